@@ -1,0 +1,631 @@
+//! Applies the table of [`super::mapping`] to a [`WinRecord`]: builds the
+//! subject and object entities (through bounded caches) and the events.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use event::{EdgeKind, Entity, EntityKind, Event, NativeId, SourceFormat, Timestamp};
+
+use super::cache::EntityCache;
+use super::mapping::{
+    access_kind, registry_kind, rows, AccessedKind, KindRule, ObjectRef, ProcessRef, Row,
+};
+use super::record::{parse_uint, Channel, WinRecord};
+use crate::error::{Error, Result};
+
+/// What became of one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// This many events were produced.
+    Mapped(usize),
+    /// The channel is neither Sysmon nor Security.
+    SkippedChannel,
+    /// A Sysmon or Security event id with no row in the table.
+    SkippedEventId,
+}
+
+/// The fields that name one process of a record.
+struct ProcessFields {
+    guid: &'static str,
+    pid: &'static str,
+    image: &'static str,
+    cmdline: Option<&'static str>,
+}
+
+impl ProcessRef {
+    fn fields(self) -> Option<ProcessFields> {
+        let f = |guid, pid, image, cmdline| {
+            Some(ProcessFields {
+                guid,
+                pid,
+                image,
+                cmdline,
+            })
+        };
+        match self {
+            Self::Actor => f("ProcessGuid", "ProcessId", "Image", None),
+            Self::Parent => f(
+                "ParentProcessGuid",
+                "ParentProcessId",
+                "ParentImage",
+                Some("ParentCommandLine"),
+            ),
+            Self::Child => f("ProcessGuid", "ProcessId", "Image", Some("CommandLine")),
+            Self::Source => f("SourceProcessGuid", "SourceProcessId", "SourceImage", None),
+            Self::Target => f("TargetProcessGuid", "TargetProcessId", "TargetImage", None),
+            Self::SecurityActor => f("", "ProcessId", "ProcessName", None),
+            Self::SecurityParent => f("", "ProcessId", "ParentProcessName", None),
+            Self::SecurityChild => f("", "NewProcessId", "NewProcessName", Some("CommandLine")),
+            Self::System => None,
+        }
+    }
+
+    /// True for the process a record creates: its entity replaces any cached one.
+    fn is_creation(self) -> bool {
+        matches!(self, Self::Child | Self::SecurityChild)
+    }
+}
+
+/// Turns records into events.
+pub struct EdgeBuilder {
+    path: Arc<PathBuf>,
+    format: SourceFormat,
+    default_host: Option<Arc<str>>,
+    processes: EntityCache,
+    objects: EntityCache,
+    native_types: HashMap<u32, Arc<str>>,
+}
+
+/// One record being mapped: its resolved processes, so that a process named
+/// by two rows (Sysmon 1's child) is one `Arc`.
+struct RecordScope<'r> {
+    rec: &'r WinRecord,
+    line: u64,
+    host: Option<Arc<str>>,
+    ts: Timestamp,
+    resolved: Vec<(ProcessRef, Arc<Entity>)>,
+}
+
+impl EdgeBuilder {
+    /// A builder for the file at `path`; caches hold at most `max_entities` each.
+    pub fn new(
+        path: Arc<PathBuf>,
+        format: SourceFormat,
+        default_host: Option<Arc<str>>,
+        max_entities: usize,
+    ) -> Self {
+        Self {
+            path,
+            format,
+            default_host,
+            processes: EntityCache::new(max_entities),
+            objects: EntityCache::new(max_entities),
+            native_types: HashMap::new(),
+        }
+    }
+
+    /// Evictions from both caches so far.
+    pub fn evictions(&self) -> u64 {
+        self.processes
+            .evictions()
+            .saturating_add(self.objects.evictions())
+    }
+
+    /// Maps `rec` (found at `line`, the EVTX record id or JSON line number, also
+    /// used as the events' `seq`) and appends its events to `out`. On error
+    /// nothing is appended.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] naming the first missing or malformed field.
+    pub fn push_events(
+        &mut self,
+        rec: &WinRecord,
+        line: u64,
+        out: &mut VecDeque<Event>,
+    ) -> Result<Outcome> {
+        if rec.channel == Channel::Other {
+            return Ok(Outcome::SkippedChannel);
+        }
+        let mut matched = rows(rec.channel, rec.event_id).peekable();
+        if matched.peek().is_none() {
+            return Ok(Outcome::SkippedEventId);
+        }
+        let ts = rec.time.ok_or_else(|| {
+            let (field, found) = match rec.field("UtcTime") {
+                Some(v) => ("UtcTime", v),
+                None => ("TimeCreated", rec.field("TimeCreated").unwrap_or("")),
+            };
+            Error::malformed(
+                &self.path,
+                line,
+                field,
+                "a time such as 2019-05-14 23:45:31.123",
+                found.as_bytes(),
+            )
+        })?;
+        let mut scope = RecordScope {
+            rec,
+            line,
+            host: rec.computer.clone().or_else(|| self.default_host.clone()),
+            ts,
+            resolved: Vec::with_capacity(2),
+        };
+        let native_type = Arc::clone(
+            self.native_types
+                .entry(rec.event_id)
+                .or_insert_with(|| rec.event_id.to_string().into()),
+        );
+        let mut events = Vec::with_capacity(2);
+        for row in matched {
+            events.push(self.event(&mut scope, row, &native_type)?);
+        }
+        let n = events.len();
+        out.extend(events);
+        Ok(Outcome::Mapped(n))
+    }
+
+    fn event(
+        &mut self,
+        s: &mut RecordScope<'_>,
+        row: &Row,
+        native_type: &Arc<str>,
+    ) -> Result<Event> {
+        let kind = self.kind(s, row.kind)?;
+        let subject = self.process(s, row.subject)?;
+        let object = self.object(s, row.object)?;
+        Ok(Event {
+            ts: s.ts,
+            kind,
+            subject,
+            object,
+            native_type: Arc::clone(native_type),
+            seq: s.line,
+            format: self.format,
+        })
+    }
+
+    fn malformed(&self, s: &RecordScope<'_>, field: &str, expected: &'static str) -> Error {
+        let found = s.rec.field(field).unwrap_or("");
+        Error::malformed(&self.path, s.line, field, expected, found.as_bytes())
+    }
+
+    fn required<'r>(&self, s: &RecordScope<'r>, field: &'static str) -> Result<&'r str> {
+        s.rec
+            .value(field)
+            .ok_or_else(|| self.malformed(s, field, "a value"))
+    }
+
+    fn kind(&self, s: &RecordScope<'_>, rule: KindRule) -> Result<EdgeKind> {
+        match rule {
+            KindRule::Fixed(k) => Ok(k),
+            KindRule::Initiated => {
+                let v = self.required(s, "Initiated")?;
+                if v.eq_ignore_ascii_case("true") {
+                    Ok(EdgeKind::Connect)
+                } else if v.eq_ignore_ascii_case("false") {
+                    Ok(EdgeKind::Accept)
+                } else {
+                    Err(self.malformed(s, "Initiated", "true or false"))
+                }
+            }
+            KindRule::RegistryEventType => {
+                let v = self.required(s, "EventType")?;
+                registry_kind(v).ok_or_else(|| {
+                    self.malformed(s, "EventType", "CreateKey, DeleteKey or DeleteValue")
+                })
+            }
+            KindRule::AccessMask => {
+                let mask = parse_uint(self.required(s, "AccessMask")?).ok_or_else(|| {
+                    self.malformed(s, "AccessMask", "a hex access mask such as 0x10")
+                })?;
+                let object = AccessedKind::parse(s.rec.value("ObjectType").unwrap_or("File"));
+                Ok(access_kind(object, mask))
+            }
+        }
+    }
+
+    fn pid(&self, s: &RecordScope<'_>, field: &'static str) -> Result<Option<u32>> {
+        match s.rec.value(field) {
+            None => Ok(None),
+            Some(v) => parse_uint(v)
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| self.malformed(s, field, "a decimal or 0x-hex process id")),
+        }
+    }
+
+    fn process(&mut self, s: &mut RecordScope<'_>, which: ProcessRef) -> Result<Arc<Entity>> {
+        if let Some((_, e)) = s.resolved.iter().find(|(r, _)| *r == which) {
+            return Ok(Arc::clone(e));
+        }
+        let entity = match which.fields() {
+            None => self.system_process(s),
+            Some(f) if f.guid.is_empty() => self.security_process(s, which, &f)?,
+            Some(f) => self.sysmon_process(s, which, &f)?,
+        };
+        s.resolved.push((which, Arc::clone(&entity)));
+        Ok(entity)
+    }
+
+    fn system_process(&mut self, s: &RecordScope<'_>) -> Arc<Entity> {
+        let native = NativeId::Name {
+            name: "System".to_owned(),
+        };
+        let e = Entity::new(EntityKind::Process, native, s.host.clone())
+            .with_name("System")
+            .with_pid(4);
+        self.processes.get_or_insert(e)
+    }
+
+    fn sysmon_process(
+        &mut self,
+        s: &RecordScope<'_>,
+        which: ProcessRef,
+        f: &ProcessFields,
+    ) -> Result<Arc<Entity>> {
+        let guid = self.required(s, f.guid)?;
+        let pid = self.pid(s, f.pid)?;
+        let native = NativeId::SysmonProcess {
+            process_guid: guid.to_owned(),
+            pid,
+        };
+        let id = Entity::derive_id(EntityKind::Process, &native, s.host.as_deref());
+        if !which.is_creation() {
+            if let Some(e) = self.processes.get(id) {
+                return Ok(e);
+            }
+        }
+        let mut e = Entity::new(EntityKind::Process, native, s.host.clone());
+        e.pid = pid;
+        e.name = s.rec.value(f.image).map(Arc::from);
+        e.cmdline = f.cmdline.and_then(|c| s.rec.value(c)).map(Arc::from);
+        if which.is_creation() {
+            e.user = s.rec.value("User").map(Arc::from);
+            e.hashes = s.rec.value("Hashes").map(Arc::from);
+            e.ppid = self.pid(s, "ParentProcessId")?;
+            e.start = Some(s.ts);
+            return Ok(self.processes.insert(e));
+        }
+        Ok(self.processes.insert(e))
+    }
+
+    fn security_process(
+        &mut self,
+        s: &RecordScope<'_>,
+        which: ProcessRef,
+        f: &ProcessFields,
+    ) -> Result<Arc<Entity>> {
+        let pid = match self.pid(s, f.pid)? {
+            Some(p) if p != 0 => p,
+            _ if which == ProcessRef::SecurityActor => return Ok(self.system_process(s)),
+            _ => return Err(self.malformed(s, f.pid, "a non-zero process id")),
+        };
+        let image = s.rec.value(f.image);
+        let native = security_process_id(pid, image);
+        let id = Entity::derive_id(EntityKind::Process, &native, s.host.as_deref());
+        if !which.is_creation() {
+            if let Some(e) = self.processes.get(id) {
+                return Ok(e);
+            }
+        }
+        let mut e = Entity::new(EntityKind::Process, native, s.host.clone()).with_pid(pid);
+        e.name = image.map(Arc::from);
+        if which.is_creation() {
+            e.cmdline = f.cmdline.and_then(|c| s.rec.value(c)).map(Arc::from);
+            e.user = security_user(s.rec, "Target").or_else(|| security_user(s.rec, "Subject"));
+            e.ppid = self.pid(s, "ProcessId")?;
+            e.start = Some(s.ts);
+        }
+        Ok(self.processes.insert(e))
+    }
+
+    fn named(
+        &mut self,
+        s: &RecordScope<'_>,
+        kind: EntityKind,
+        field: &'static str,
+    ) -> Result<Arc<Entity>> {
+        let name = self.required(s, field)?;
+        let id = Entity::derive_id(
+            kind,
+            &NativeId::Name {
+                name: name.to_owned(),
+            },
+            s.host.as_deref(),
+        );
+        if let Some(e) = self.objects.get(id) {
+            return Ok(e);
+        }
+        let mut e = Entity::named(kind, name, s.host.clone());
+        if matches!(kind, EntityKind::File | EntityKind::Module) {
+            e.hashes = s
+                .rec
+                .value("Hashes")
+                .or_else(|| s.rec.value("Hash"))
+                .map(Arc::from);
+        }
+        Ok(self.objects.insert(e))
+    }
+
+    fn object(&mut self, s: &mut RecordScope<'_>, object: ObjectRef) -> Result<Arc<Entity>> {
+        match object {
+            ObjectRef::Process(p) => self.process(s, p),
+            ObjectRef::File(f) => self.named(s, EntityKind::File, f),
+            ObjectRef::Module(f) => self.named(s, EntityKind::Module, f),
+            ObjectRef::Pipe(f) => self.named(s, EntityKind::Pipe, f),
+            ObjectRef::RegistryKey(f) => self.named(s, EntityKind::RegistryKey, f),
+            ObjectRef::Domain(f) => self.named(s, EntityKind::Domain, f),
+            ObjectRef::Socket => self.socket(s),
+            ObjectRef::Principal => self.principal(s),
+            ObjectRef::AccessedObject => {
+                let kind = match AccessedKind::parse(s.rec.value("ObjectType").unwrap_or("File")) {
+                    AccessedKind::File => EntityKind::File,
+                    AccessedKind::RegistryKey => EntityKind::RegistryKey,
+                    AccessedKind::Process => EntityKind::Process,
+                };
+                self.named(s, kind, "ObjectName")
+            }
+        }
+    }
+
+    /// Sockets are not cached: nearly every connection has its own port pair.
+    fn socket(&self, s: &RecordScope<'_>) -> Result<Arc<Entity>> {
+        let src = endpoint(
+            self.required(s, "SourceIp")?,
+            self.required(s, "SourcePort")?,
+        );
+        let dst = endpoint(
+            self.required(s, "DestinationIp")?,
+            self.required(s, "DestinationPort")?,
+        );
+        let initiated = self.kind(s, KindRule::Initiated)? == EdgeKind::Connect;
+        let name = format!("{src}->{dst}");
+        let mut e = Entity::named(EntityKind::Socket, &name, s.host.clone());
+        let (local, remote) = if initiated { (src, dst) } else { (dst, src) };
+        e.local_addr = Some(local.into());
+        e.remote_addr = Some(remote.into());
+        Ok(Arc::new(e))
+    }
+
+    fn principal(&mut self, s: &RecordScope<'_>) -> Result<Arc<Entity>> {
+        let user = self.required(s, "TargetUserName")?;
+        let name = match s.rec.value("TargetDomainName") {
+            Some(d) => format!("{d}\\{user}"),
+            None => user.to_owned(),
+        };
+        let id = Entity::derive_id(
+            EntityKind::Principal,
+            &NativeId::Name { name: name.clone() },
+            s.host.as_deref(),
+        );
+        if let Some(e) = self.objects.get(id) {
+            return Ok(e);
+        }
+        let mut e = Entity::named(EntityKind::Principal, &name, s.host.clone());
+        e.user = s.rec.value("TargetUserSid").map(Arc::from);
+        Ok(self.objects.insert(e))
+    }
+}
+
+/// `ip:port`, with IPv6 addresses in brackets.
+fn endpoint(ip: &str, port: &str) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
+}
+
+/// Identity of a process seen only through the Security log, which has no
+/// GUIDs: `security:<pid>:<image, lower case>`. Pid reuse by the same program
+/// on one host merges two processes; the image keeps other reuse apart.
+fn security_process_id(pid: u32, image: Option<&str>) -> NativeId {
+    NativeId::Name {
+        name: format!(
+            "security:{pid}:{}",
+            image.unwrap_or_default().to_ascii_lowercase()
+        ),
+    }
+}
+
+/// `Domain\User` from the `<prefix>UserName` and `<prefix>DomainName` fields.
+fn security_user(rec: &WinRecord, prefix: &str) -> Option<Arc<str>> {
+    let user = rec.value(&format!("{prefix}UserName"))?;
+    Some(match rec.value(&format!("{prefix}DomainName")) {
+        Some(d) => format!("{d}\\{user}").into(),
+        None => user.into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sysmon::record::parse_time;
+
+    fn rec(channel: Channel, event_id: u32, fields: &[(&str, &str)]) -> WinRecord {
+        WinRecord {
+            event_id,
+            channel,
+            computer: Some("host1".into()),
+            time: parse_time("2020-10-18 23:50:05.910"),
+            record_id: None,
+            fields: fields
+                .iter()
+                .map(|(k, v)| (Box::from(*k), Box::from(*v)))
+                .collect(),
+        }
+    }
+
+    fn builder() -> EdgeBuilder {
+        EdgeBuilder::new(
+            Arc::new(PathBuf::from("t.jsonl")),
+            SourceFormat::SysmonJson,
+            None,
+            16,
+        )
+    }
+
+    const CREATE: &[(&str, &str)] = &[
+        ("ProcessGuid", "{child}"),
+        ("ProcessId", "4824"),
+        ("Image", "C:\\rundll32.exe"),
+        ("CommandLine", "rundll32 x"),
+        ("ParentProcessGuid", "{parent}"),
+        ("ParentProcessId", "6100"),
+        ("ParentImage", "C:\\powershell.exe"),
+        ("User", "W\\wardog"),
+    ];
+
+    #[test]
+    fn process_create_forks_then_execs_the_same_child() {
+        let mut b = builder();
+        let mut out = VecDeque::new();
+        let r = rec(Channel::Sysmon, 1, CREATE);
+        assert_eq!(b.push_events(&r, 7, &mut out).unwrap(), Outcome::Mapped(2));
+        let fork = out[0].clone();
+        let exec = out[1].clone();
+        assert_eq!(fork.kind, EdgeKind::Fork);
+        assert_eq!(fork.subject.name.as_deref(), Some("C:\\powershell.exe"));
+        assert_eq!(fork.object.pid, Some(4824));
+        assert_eq!(fork.object.ppid, Some(6100));
+        assert_eq!(fork.object.cmdline.as_deref(), Some("rundll32 x"));
+        assert_eq!(exec.kind, EdgeKind::Exec);
+        assert!(Arc::ptr_eq(&fork.object, &exec.subject));
+        assert_eq!(exec.object.kind, EntityKind::File);
+        assert_eq!(exec.seq, 7);
+        assert_eq!(&*exec.native_type, "1");
+        // A later event of the child reuses the entity with its command line.
+        let access = rec(
+            Channel::Sysmon,
+            10,
+            &[
+                ("SourceProcessGUID", "{CHILD}"),
+                ("SourceProcessId", "4824"),
+                ("TargetProcessGUID", "{lsass}"),
+                ("TargetImage", "C:\\lsass.exe"),
+            ],
+        );
+        b.push_events(&access, 8, &mut out).unwrap();
+        assert!(Arc::ptr_eq(&out[2].subject, &exec.subject));
+        assert_eq!(out[2].kind, EdgeKind::ProcessAccess);
+    }
+
+    #[test]
+    fn missing_guid_is_malformed_and_emits_nothing() {
+        let mut b = builder();
+        let mut out = VecDeque::new();
+        let r = rec(Channel::Sysmon, 11, &[("TargetFilename", "C:\\x")]);
+        let e = b.push_events(&r, 3, &mut out).unwrap_err();
+        assert_eq!(e.kind(), "malformed");
+        assert!(
+            e.to_string().contains("t.jsonl:3: field `ProcessGuid`"),
+            "{e}"
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn other_channels_and_ids_are_skipped() {
+        let mut b = builder();
+        let mut out = VecDeque::new();
+        let r = rec(Channel::Other, 1, CREATE);
+        assert_eq!(
+            b.push_events(&r, 1, &mut out).unwrap(),
+            Outcome::SkippedChannel
+        );
+        let r = rec(Channel::Sysmon, 4, CREATE);
+        assert_eq!(
+            b.push_events(&r, 1, &mut out).unwrap(),
+            Outcome::SkippedEventId
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn network_direction_sets_local_and_remote() {
+        let mut b = builder();
+        let mut out = VecDeque::new();
+        let fields = [
+            ("ProcessGuid", "{p}"),
+            ("Initiated", "false"),
+            ("SourceIp", "192.168.3.5"),
+            ("SourcePort", "50452"),
+            ("DestinationIp", "192.168.2.5"),
+            ("DestinationPort", "8080"),
+        ];
+        b.push_events(&rec(Channel::Sysmon, 3, &fields), 1, &mut out)
+            .unwrap();
+        let e = &out[0];
+        assert_eq!(e.kind, EdgeKind::Accept);
+        assert_eq!(
+            e.object.name.as_deref(),
+            Some("192.168.3.5:50452->192.168.2.5:8080")
+        );
+        assert_eq!(e.object.local_addr.as_deref(), Some("192.168.2.5:8080"));
+        assert_eq!(e.object.remote_addr.as_deref(), Some("192.168.3.5:50452"));
+        let mut bad = fields;
+        bad[1] = ("Initiated", "maybe");
+        let err = b
+            .push_events(&rec(Channel::Sysmon, 3, &bad), 2, &mut out)
+            .unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("field `Initiated`: expected true or false"));
+    }
+
+    #[test]
+    fn security_4688_links_pids_to_later_4663() {
+        let mut b = builder();
+        let mut out = VecDeque::new();
+        let create = [
+            ("NewProcessId", "0x12d8"),
+            ("NewProcessName", "C:\\Windows\\System32\\rundll32.exe"),
+            ("ProcessId", "0x17d4"),
+            ("ParentProcessName", "C:\\powershell.exe"),
+            ("SubjectUserName", "wardog"),
+            ("SubjectDomainName", "W5"),
+            ("TargetUserName", "-"),
+        ];
+        b.push_events(&rec(Channel::Security, 4688, &create), 1, &mut out)
+            .unwrap();
+        let child = Arc::clone(&out[0].object);
+        assert_eq!(child.pid, Some(0x12d8));
+        assert_eq!(child.ppid, Some(0x17d4));
+        assert_eq!(child.user.as_deref(), Some("W5\\wardog"));
+        let access = [
+            ("ProcessId", "0x12d8"),
+            ("ProcessName", "C:\\Windows\\System32\\RUNDLL32.exe"),
+            ("ObjectType", "Process"),
+            (
+                "ObjectName",
+                "\\Device\\HarddiskVolume2\\Windows\\System32\\lsass.exe",
+            ),
+            ("AccessMask", "0x10"),
+        ];
+        b.push_events(&rec(Channel::Security, 4663, &access), 2, &mut out)
+            .unwrap();
+        assert_eq!(out[2].subject.id, child.id);
+        assert_eq!(out[2].kind, EdgeKind::ProcessAccess);
+        assert_eq!(out[2].object.kind, EntityKind::Process);
+    }
+
+    #[test]
+    fn logon_without_process_is_done_by_system() {
+        let mut b = builder();
+        let mut out = VecDeque::new();
+        let logon = [
+            ("ProcessId", "0x0"),
+            ("ProcessName", "-"),
+            ("TargetUserName", "bob"),
+            ("TargetDomainName", "CORP"),
+            ("TargetUserSid", "S-1-5-21-1"),
+        ];
+        b.push_events(&rec(Channel::Security, 4624, &logon), 1, &mut out)
+            .unwrap();
+        assert_eq!(out[0].kind, EdgeKind::Login);
+        assert_eq!(out[0].subject.name.as_deref(), Some("System"));
+        assert_eq!(out[0].object.name.as_deref(), Some("CORP\\bob"));
+        assert_eq!(out[0].object.user.as_deref(), Some("S-1-5-21-1"));
+    }
+}
