@@ -1,0 +1,199 @@
+//! Command-line arguments (clap derive). Every flag has a doc comment; the
+//! flags of the deployment guide (`--input`, `--output`, `--format darpa_tc`,
+//! `--config`) keep their names.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// CausalDefend: finds APTs in host provenance, explains them, says how sure it is.
+#[derive(Debug, Parser)]
+#[command(name = "causaldefend", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More log output on stderr (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Less output: no progress bar, warnings and errors only.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub quiet: u8,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// The subcommands, in pipeline order.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse host logs into time-windowed provenance graphs (Arrow IPC folder).
+    #[command(after_help = "Examples:
+  causaldefend preprocess --input audit.log.gz --output data/processed --format auditd
+  causaldefend preprocess --input logs/ --output data/processed --format auto --json
+  causaldefend preprocess --input ta1-cadets-e3.json --output data/cadets --format darpa_tc --window-secs 60
+  causaldefend preprocess --input sysmon.evtx --output data/win --format sysmon-evtx --strict")]
+    Preprocess(PreprocessArgs),
+    /// Print the summary of a preprocessed folder.
+    #[command(after_help = "Examples:
+  causaldefend inspect data/processed
+  causaldefend inspect data/processed --json")]
+    Inspect(InspectArgs),
+    /// Write a preprocessed folder in other tools' formats.
+    #[command(after_help = "Examples:
+  causaldefend export data/processed --to streamspot --output graphs.tsv
+  causaldefend export data/processed --to graphml --output graphs.graphml
+  causaldefend export data/processed --to jsonl > graphs.jsonl")]
+    Export(ExportArgs),
+    /// Measure ingest throughput and peak memory.
+    #[command(after_help = "Examples:
+  causaldefend bench ingest --input audit.log --format auditd
+  causaldefend bench ingest --input sysmon.jsonl --format sysmon-json --json")]
+    Bench(BenchArgs),
+}
+
+/// Input log format (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Linux auditd, raw or ENRICHED.
+    Auditd,
+    /// Windows EVTX (Sysmon, Security).
+    SysmonEvtx,
+    /// Windows events as JSON lines (Winlogbeat, NXLog, OTRF).
+    SysmonJson,
+    /// DARPA TC CDM JSON (13, 18, 20).
+    #[value(name = "darpa_tc", alias = "darpa-tc", alias = "cdm")]
+    DarpaTc,
+    /// StreamSpot TSV edges.
+    Streamspot,
+    /// Detect per file.
+    Auto,
+}
+
+impl From<FormatArg> for ingest::InputFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Auditd => Self::Auditd,
+            FormatArg::SysmonEvtx => Self::SysmonEvtx,
+            FormatArg::SysmonJson => Self::SysmonJson,
+            FormatArg::DarpaTc => Self::DarpaTc,
+            FormatArg::Streamspot => Self::StreamSpot,
+            FormatArg::Auto => Self::Auto,
+        }
+    }
+}
+
+/// Inputs and parsing switches shared by `preprocess` and `bench ingest`.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Log file, folder (read recursively, sorted) or `.gz`/`.zst` file.
+    #[arg(long, short = 'i')]
+    pub input: PathBuf,
+    /// Input log format.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// YAML config with `ingest:` and `windowing:` sections (see config/ingest_config.yaml).
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Stop at the first malformed record instead of counting and skipping it.
+    #[arg(long)]
+    pub strict: bool,
+    /// Host name for logs that do not carry one.
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+/// `preprocess` arguments.
+#[derive(Debug, Args)]
+pub struct PreprocessArgs {
+    /// What to read.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output folder (created; existing window files are replaced).
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Window length in seconds (overrides the config).
+    #[arg(long)]
+    pub window_secs: Option<f64>,
+    /// Cut windows by event count instead of time (overrides the config).
+    #[arg(long, conflicts_with = "window_secs")]
+    pub window_events: Option<usize>,
+    /// Print the closing summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `inspect` arguments.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A folder written by `preprocess`.
+    pub dir: PathBuf,
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also list every window (id, start, end, events, nodes).
+    #[arg(long)]
+    pub windows: bool,
+}
+
+/// Export targets.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportTo {
+    /// StreamSpot edges: `src src_type dst dst_type edge_type graph_id`, one graph per window.
+    Streamspot,
+    /// GraphML, one graph per window.
+    Graphml,
+    /// JSON lines, node and edge records.
+    Jsonl,
+}
+
+/// `export` arguments.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A folder written by `preprocess`.
+    pub dir: PathBuf,
+    /// Target format.
+    #[arg(long, value_enum)]
+    pub to: ExportTo,
+    /// Output file (stdout when absent).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}
+
+/// `bench` arguments.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// What to measure.
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchWhat {
+    /// Parse (and window) an input, report events/s, MB/s and peak RSS.
+    Ingest(BenchIngestArgs),
+}
+
+/// `bench ingest` arguments.
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    /// What to read.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Parse only; do not cut windows.
+    #[arg(long)]
+    pub parse_only: bool,
+    /// Print the figures as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,57 @@
+//! The `causaldefend` binary: parses arguments, sets up logging, and calls
+//! the subcommand. Logic lives in the stage crates; this crate only wires them.
+
+mod args;
+mod bench;
+mod config;
+mod inspect;
+mod pipeline;
+mod preprocess;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{BenchWhat, Cli, Command, LogFormat};
+
+fn init_logging(cli: &Cli) {
+    let level = match (cli.quiet, cli.verbose) {
+        (q, _) if q > 0 => "warn",
+        (_, 0) => "info",
+        (_, 1) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CAUSALDEFEND_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let no_color = std::env::var_os("NO_COLOR").is_some();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(!no_color);
+    match cli.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let quiet = cli.quiet > 0;
+    let result = match &cli.command {
+        Command::Preprocess(a) => preprocess::run(a, quiet),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Export(a) => inspect::export(a),
+        Command::Bench(b) => match &b.what {
+            BenchWhat::Ingest(a) => bench::ingest(a, quiet),
+        },
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
