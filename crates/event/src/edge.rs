@@ -11,9 +11,9 @@ macro_rules! edge_kinds {
     ($( $(#[$doc:meta])* $variant:ident => $name:literal, $inflow:literal; )*) => {
         /// The type of an edge. Lower-case names are a stable on-disk contract.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
         pub enum EdgeKind {
-            $( $(#[$doc])* $variant, )*
+            // One name per kind, the same in serde and `as_str`.
+            $( $(#[$doc])* #[serde(rename = $name)] $variant, )*
         }
 
         impl EdgeKind {
@@ -146,6 +146,9 @@ mod tests {
             assert!(seen.insert(k.as_str()), "duplicate name {k}");
             assert_eq!(k.as_str().parse::<EdgeKind>().unwrap(), *k);
             assert_eq!(EdgeKind::ALL[k.index()], *k);
+            // serde (JSON lines, manifests) and Arrow (as_str) use one name.
+            let json = serde_json::to_string(k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
         }
     }
 

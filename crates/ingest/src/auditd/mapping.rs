@@ -246,3 +246,23 @@ mod tests {
         assert_eq!(open_edge(None, false), EdgeKind::Open);
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::SYSCALL_RULES;
+
+    /// The documented table and this one must not drift apart.
+    #[test]
+    fn every_row_is_documented() {
+        let doc = include_str!("../../../../docs/formats/auditd.md");
+        for r in SYSCALL_RULES {
+            let edge = if r.object == super::Object::Dropped {
+                "—".to_owned()
+            } else {
+                r.edge.to_string()
+            };
+            let row = format!("| {} | {} | {} |", r.name, r.x86_64, edge);
+            assert!(doc.contains(&row), "docs/formats/auditd.md lacks `{row}`");
+        }
+    }
+}
