@@ -55,6 +55,8 @@ pub struct IngestSettings {
     pub cdm: cdm::CdmSettings,
     /// Sysmon/Security parser bounds.
     pub sysmon: sysmon::SysmonSettings,
+    /// StreamSpot synthetic time.
+    pub streamspot: streamspot::StreamSpotSettings,
 }
 
 impl Default for IngestSettings {
@@ -66,6 +68,7 @@ impl Default for IngestSettings {
             auditd: auditd::AuditdSettings::default(),
             cdm: cdm::CdmSettings::default(),
             sysmon: sysmon::SysmonSettings::default(),
+            streamspot: streamspot::StreamSpotSettings::default(),
         }
     }
 }

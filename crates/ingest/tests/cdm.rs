@@ -353,3 +353,29 @@ mod no_panics {
         }
     }
 }
+
+#[test]
+fn every_table_row_is_in_the_format_doc() {
+    let bytes =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/formats/cdm.md"))
+            .unwrap();
+    let doc = String::from_utf8(bytes).unwrap();
+    for (t, k) in cdm::EVENT_KINDS {
+        let row = format!("| `{t}` | {k} |");
+        assert!(doc.contains(&row), "missing row {row}");
+    }
+    for (t, k) in cdm::FILE_TYPE_KINDS {
+        let row = format!("| `{t}` | {k} |");
+        assert!(doc.contains(&row), "missing row {row}");
+    }
+    for (t, k) in cdm::RECORD_KINDS {
+        let what = match k {
+            cdm::RecordKind::Node(kind) => format!("node: {kind}"),
+            cdm::RecordKind::Event => "edge(s)".into(),
+            cdm::RecordKind::SimpleEdge => "links a CDM13 event".into(),
+            cdm::RecordKind::Ignored => "ignored".into(),
+        };
+        let row = format!("| `{t}` | {what} |");
+        assert!(doc.contains(&row), "missing row {row}");
+    }
+}
