@@ -22,32 +22,55 @@ pub struct IngestConfig {
 impl IngestConfig {
     /// Loads defaults, the file (if given) and the environment.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
-        let mut value = serde_json::to_value(Self::default())?;
-        if let Some(path) = path {
-            let text = std::fs::File::open(path)
-                .with_context(|| format!("opening config {}", path.display()))?;
-            let file: serde_json::Value =
-                serde_norway::from_reader(std::io::Read::take(text, 1 << 20))
-                    .with_context(|| format!("parsing config {}", path.display()))?;
+        load_layered(path, &["ingest", "windowing"], None)
+    }
+}
+
+/// `config/train_config.yaml`: the detector's hyper-parameters (flat keys),
+/// overridable by `CAUSALDEFEND_DETECTOR__<KEY>` and then by flags.
+pub fn load_detector_config(path: Option<&Path>) -> anyhow::Result<detect::DetectorConfig> {
+    load_layered(path, &[], Some("detector"))
+}
+
+/// Defaults of `T`, then the YAML file, then `CAUSALDEFEND_<SECTION>__<KEY>`
+/// variables. `sections` are the top-level keys of a sectioned file;
+/// `flat` names the one environment section of a flat file.
+fn load_layered<T>(path: Option<&Path>, sections: &[&str], flat: Option<&str>) -> anyhow::Result<T>
+where
+    T: Default + Serialize + serde::de::DeserializeOwned,
+{
+    let mut value = serde_json::to_value(T::default())?;
+    if let Some(path) = path {
+        let text = std::fs::File::open(path)
+            .with_context(|| format!("opening config {}", path.display()))?;
+        let file: serde_json::Value = serde_norway::from_reader(std::io::Read::take(text, 1 << 20))
+            .with_context(|| format!("parsing config {}", path.display()))?;
+        // An empty file is YAML null: all defaults.
+        if !file.is_null() {
             merge(&mut value, file);
         }
-        for (key, raw) in std::env::vars() {
-            let Some(rest) = key.strip_prefix("CAUSALDEFEND_") else {
-                continue;
-            };
-            let lower = rest.to_ascii_lowercase();
-            let path: Vec<&str> = lower.split("__").collect();
-            if !matches!(path.first(), Some(&"ingest" | &"windowing")) {
-                continue;
-            }
-            let parsed: serde_json::Value =
-                serde_norway::from_str(&raw).unwrap_or(serde_json::Value::String(raw.clone()));
-            set_path(&mut value, &path, parsed)
-                .with_context(|| format!("environment variable {key}"))?;
-        }
-        serde_json::from_value(value)
-            .context("invalid configuration (defaults + file + CAUSALDEFEND_* environment)")
     }
+    for (key, raw) in std::env::vars() {
+        let Some(rest) = key.strip_prefix("CAUSALDEFEND_") else {
+            continue;
+        };
+        let lower = rest.to_ascii_lowercase();
+        let mut path: Vec<&str> = lower.split("__").collect();
+        match (flat, path.first()) {
+            (Some(section), Some(first)) if first == &section && path.len() > 1 => {
+                path.remove(0);
+            }
+            (None, Some(first)) if sections.contains(first) => {}
+            _ => continue,
+        }
+        let parsed: serde_json::Value =
+            serde_norway::from_str(&raw).unwrap_or(serde_json::Value::String(raw.clone()));
+        set_path(&mut value, &path, parsed)
+            .with_context(|| format!("environment variable {key}"))?;
+    }
+    let what = path.map_or_else(|| "defaults".to_owned(), |p| p.display().to_string());
+    serde_json::from_value(value)
+        .with_context(|| format!("invalid configuration ({what} + CAUSALDEFEND_* environment)"))
 }
 
 fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
@@ -101,6 +124,22 @@ mod tests {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/ingest_config.yaml");
         let c = IngestConfig::load(Some(&p)).unwrap();
         assert_eq!(c.windowing.window_secs, Some(10.0));
+    }
+
+    #[test]
+    fn shipped_train_config_is_the_defaults() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/train_config.yaml");
+        let c = load_detector_config(Some(&p)).unwrap();
+        assert_eq!(c, detect::DetectorConfig::default());
+    }
+
+    #[test]
+    fn train_config_rejects_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.yaml");
+        std::fs::write(&p, "hiden_dim: 5\n").unwrap();
+        let err = format!("{:#}", load_detector_config(Some(&p)).unwrap_err());
+        assert!(err.contains("hiden_dim"), "{err}");
     }
 
     #[test]

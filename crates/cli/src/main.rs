@@ -4,10 +4,14 @@
 mod args;
 mod bench;
 mod config;
+mod data;
+mod detect_cmd;
+mod evaluate;
 mod inspect;
 mod pipeline;
 mod preprocess;
 mod report;
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -46,6 +50,9 @@ fn main() -> ExitCode {
         Command::Bench(b) => match &b.what {
             BenchWhat::Ingest(a) => bench::ingest(a, quiet),
         },
+        Command::TrainDetector(a) => train_cmd::run(a, quiet),
+        Command::Detect(a) => detect_cmd::run(a, quiet),
+        Command::Evaluate(a) => evaluate::run(a, quiet),
     };
     match result {
         Ok(code) => ExitCode::from(code),

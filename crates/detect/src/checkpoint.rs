@@ -90,6 +90,9 @@ pub struct CheckpointMeta {
     pub best_epoch: usize,
     /// Thresholds.
     pub thresholds: Thresholds,
+    /// Mean squared training residual per feature (scoring divides by it).
+    #[serde(default)]
+    pub residual_scale: Vec<f32>,
     /// Program and version that wrote the file.
     pub created_by: String,
 }
@@ -108,6 +111,7 @@ impl CheckpointMeta {
             history: Vec::new(),
             best_epoch: 0,
             thresholds: Thresholds::default(),
+            residual_scale: Vec::new(),
             created_by: format!("causaldefend {}", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -237,6 +241,22 @@ impl Checkpoint {
                 path: path.to_path_buf(),
                 reason,
             })?;
+        if !meta.residual_scale.is_empty() {
+            if meta.residual_scale.len() != FEATURE_DIM {
+                return Err(Error::BadCheckpoint {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "residual_scale has {} values, the features have {FEATURE_DIM}",
+                        meta.residual_scale.len()
+                    ),
+                });
+            }
+            model.residual_scale = Some(candle_core::Tensor::from_slice(
+                &meta.residual_scale,
+                FEATURE_DIM,
+                device,
+            )?);
+        }
         Ok(Self { model, meta })
     }
 }

@@ -22,7 +22,7 @@ pub struct DetectorConfig {
     pub weight_decay: f64,
     /// Most epochs.
     pub epochs: usize,
-    /// Windows whose losses are summed before one optimiser step.
+    /// Windows whose losses are averaged into one optimiser step.
     pub batch_size: usize,
     /// Negative (non-existent) edges sampled per real edge.
     pub negative_samples: usize,

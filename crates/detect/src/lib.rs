@@ -15,6 +15,7 @@ pub mod config;
 pub mod detector;
 mod error;
 pub mod features;
+pub mod metrics;
 pub mod model;
 pub mod params;
 pub mod state;

@@ -74,6 +74,8 @@ pub struct Forward {
     pub h: Tensor,
     /// Per-node feature reconstruction error `[N]` (mean squared).
     pub feature_error: Tensor,
+    /// Squared residual per node and feature `[N, F]`.
+    pub residual_sq: Tensor,
     /// Logits of the real edges `[E]`.
     pub pos_logits: Tensor,
 }
@@ -85,6 +87,11 @@ pub struct Model {
     pub config: DetectorConfig,
     /// Weights.
     pub params: Params,
+    /// Mean squared residual of each feature on the training data. Scoring
+    /// divides by it, so that every feature counts by how unusual its error
+    /// is rather than by its scale (busy processes' large counts would
+    /// otherwise outweigh a never-seen command line).
+    pub residual_scale: Option<Tensor>,
 }
 
 /// `log(1 + e^x)`, stable for large |x|.
@@ -123,7 +130,11 @@ impl Model {
         p.glorot("dec.w2", h, FEATURE_DIM, &mut rng)?;
         p.zeros("dec.b2", &[FEATURE_DIM])?;
         p.glorot("edge.p", h, h, &mut rng)?;
-        Ok(Self { config, params: p })
+        Ok(Self {
+            config,
+            params: p,
+            residual_scale: None,
+        })
     }
 
     fn linear(&self, x: &Tensor, w: &str, b: Option<&str>) -> Result<Tensor> {
@@ -225,7 +236,8 @@ impl Model {
         let z = self.encode(g)?;
         let h = self.gru(&z, h_prev)?;
         let x_hat = self.decode_features(&h)?;
-        let feature_error = (x_hat - &g.x)?.sqr()?.mean(D::Minus1)?;
+        let residual_sq = (x_hat - &g.x)?.sqr()?;
+        let feature_error = residual_sq.mean(D::Minus1)?;
         let pos_logits = if g.pos_src.dims1()? == 0 {
             Tensor::zeros(0, DType::F32, h.device())?
         } else {
@@ -234,6 +246,7 @@ impl Model {
         Ok(Forward {
             h,
             feature_error,
+            residual_sq,
             pos_logits,
         })
     }
@@ -245,8 +258,12 @@ impl Model {
     /// Tensor failures.
     pub fn node_scores(&self, g: &WindowTensors, f: &Forward) -> Result<Tensor> {
         let w = self.config.edge_loss_weight;
+        let feature_part = match &self.residual_scale {
+            Some(scale) => f.residual_sq.broadcast_div(scale)?.mean(D::Minus1)?,
+            None => f.feature_error.clone(),
+        };
         if g.pos_src.dims1()? == 0 || w == 0.0 {
-            return Ok(f.feature_error.clone());
+            return Ok(feature_part);
         }
         let dev = f.h.device();
         let err = softplus(&f.pos_logits.neg()?)?; // −log σ(logit)
@@ -259,7 +276,7 @@ impl Model {
             .index_add(&g.pos_src, &ones, 0)?
             .index_add(&g.pos_dst, &ones, 0)?;
         let mean = sum.div(&count.clamp(1.0, f64::MAX)?)?;
-        Ok((&f.feature_error + mean.affine(w, 0.0)?)?)
+        Ok((feature_part + mean.affine(w, 0.0)?)?)
     }
 
     /// Training loss of one window: mean feature error plus the weighted

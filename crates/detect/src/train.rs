@@ -243,13 +243,45 @@ pub fn train(
         best_epoch = epoch;
     }
 
+    let scale = residual_scale(&model, data, device)?;
+    model.residual_scale = Some(Tensor::from_slice(&scale, scale.len(), device)?);
     let thresholds = thresholds(&model, data, device)?;
     let mut meta = CheckpointMeta::new(config);
+    meta.residual_scale = scale;
     meta.training = info;
     meta.history = history;
     meta.best_epoch = best_epoch;
     meta.thresholds = thresholds;
     Ok(Checkpoint { model, meta })
+}
+
+/// Mean squared residual per feature over the training windows (floored,
+/// so that a feature that never varies cannot divide by zero).
+fn residual_scale(model: &Model, data: &dyn WindowSource, device: &Device) -> Result<Vec<f32>> {
+    let c = &model.config;
+    let mut sum = vec![0f64; crate::features::FEATURE_DIM];
+    let mut rows = 0u64;
+    for seq in 0..data.sequences() {
+        let windows = data.load(seq)?;
+        let split = train_count(windows.len(), c.validation_fraction);
+        let mut state = StateCache::new(c.hidden_dim, c.max_tracked_entities, c.state_ttl_windows);
+        for w in windows.iter().take(split) {
+            if w.is_empty() {
+                continue;
+            }
+            let (_, f, _) = step(model, &mut state, w, device)?;
+            let per_dim = f.residual_sq.sum(0)?.to_vec1::<f32>()?;
+            for (acc, v) in sum.iter_mut().zip(per_dim) {
+                *acc += f64::from(v);
+            }
+            rows += w.len() as u64;
+        }
+    }
+    let rows = rows.max(1) as f64;
+    Ok(sum
+        .into_iter()
+        .map(|s| ((s / rows) as f32).max(1e-4))
+        .collect())
 }
 
 /// Window and node thresholds from the benign validation windows (all

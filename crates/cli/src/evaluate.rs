@@ -1,0 +1,457 @@
+//! `causaldefend evaluate`: train (per seed), score held-out data, and
+//! report window-level and node-level quality of the GNN beside the rarity
+//! baseline, as mean ± standard deviation over seeds.
+//!
+//! auditd split (deterministic, by recording name): of the benign
+//! recordings, the first two thirds of the short ones and the first long one
+//! train; the rest, with every attack recording, test. A window is an attack
+//! window when it holds a process whose pid is in its recording's
+//! `truth.json:malicious_pids`; a process node is malicious on the same rule
+//! (node scores are the entity's highest over the windows it appears in).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use anyhow::Context;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use detect::metrics::{mean_std, pr_auc, roc_auc, Confusion};
+use detect::{Detector, InMemory, PreparedWindow, RarityBaseline};
+use event::EntityKind;
+use graph::GraphWindow;
+use serde::Serialize;
+
+use crate::args::{DatasetArg, EvaluateArgs};
+use crate::data::{discover, Sequence, WindowReader};
+use crate::train_cmd::{reader_for, resolve_config};
+
+/// A test sequence, read once and kept.
+struct TestSeq {
+    name: String,
+    attack: bool,
+    malicious: std::collections::BTreeSet<u32>,
+    windows: Vec<GraphWindow>,
+    prepared: Vec<PreparedWindow>,
+}
+
+impl TestSeq {
+    fn window_label(&self, w: &GraphWindow) -> bool {
+        self.attack
+            && w.nodes.iter().any(|n| {
+                n.kind == EntityKind::Process && n.pid.is_some_and(|p| self.malicious.contains(&p))
+            })
+    }
+
+    fn hours(&self) -> f64 {
+        match (self.windows.first(), self.windows.last()) {
+            (Some(a), Some(b)) => (b.end.as_nanos() - a.start.as_nanos()) as f64 / 3.6e12,
+            _ => 0.0,
+        }
+    }
+}
+
+/// Figures of one scorer in one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    /// Window-level ROC-AUC.
+    pub window_roc_auc: Option<f64>,
+    /// Window-level PR-AUC.
+    pub window_pr_auc: Option<f64>,
+    /// Window confusion at the threshold.
+    pub window: Confusion,
+    /// False alarms per benign host-hour (benign test recordings).
+    pub false_alarms_per_benign_hour: f64,
+    /// Attack recordings with at least one alert on an attack window.
+    pub attacks_detected: usize,
+    /// Attack recordings tested.
+    pub attacks_total: usize,
+    /// Node-level ROC-AUC over process nodes.
+    pub node_roc_auc: Option<f64>,
+    /// Node-level PR-AUC.
+    pub node_pr_auc: Option<f64>,
+    /// Node confusion at the node threshold.
+    pub node: Confusion,
+}
+
+fn quantile_threshold(mut v: Vec<f64>, q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    detect::detector::quantile(&v, q)
+}
+
+/// Scores of one scorer over the test set, then its figures.
+fn figures(
+    tests: &[TestSeq],
+    window_scores: &[Vec<f64>],
+    node_scores: &[Vec<Vec<f64>>],
+    threshold: f64,
+    node_threshold: f64,
+) -> Figures {
+    let mut ws = Vec::new();
+    let mut wl = Vec::new();
+    let mut benign_fp = 0u64;
+    let mut benign_hours = 0.0;
+    let mut attacks_detected = 0;
+    let mut attacks_total = 0;
+    let mut nodes: HashMap<(usize, u64), (f64, bool)> = HashMap::new();
+    for (si, t) in tests.iter().enumerate() {
+        let mut detected = false;
+        if t.attack {
+            attacks_total += 1;
+        } else {
+            benign_hours += t.hours();
+        }
+        for (wi, w) in t.windows.iter().enumerate() {
+            let score = window_scores[si][wi];
+            let label = t.window_label(w);
+            ws.push(score);
+            wl.push(label);
+            if score > threshold {
+                if label {
+                    detected = true;
+                }
+                if !t.attack {
+                    benign_fp += 1;
+                }
+            }
+            for (row, n) in w.nodes.iter().enumerate() {
+                if n.kind != EntityKind::Process {
+                    continue;
+                }
+                let s = node_scores[si][wi].get(row).copied().unwrap_or(0.0);
+                let label = t.attack && n.pid.is_some_and(|p| t.malicious.contains(&p));
+                let e = nodes.entry((si, n.id.0)).or_insert((f64::MIN, label));
+                e.0 = e.0.max(s);
+            }
+        }
+        if detected {
+            attacks_detected += 1;
+        }
+    }
+    let mut keys: Vec<_> = nodes.keys().copied().collect();
+    keys.sort_unstable();
+    let ns: Vec<f64> = keys.iter().map(|k| nodes[k].0).collect();
+    let nl: Vec<bool> = keys.iter().map(|k| nodes[k].1).collect();
+    Figures {
+        window_roc_auc: roc_auc(&ws, &wl),
+        window_pr_auc: pr_auc(&ws, &wl),
+        window: Confusion::at(&ws, &wl, threshold),
+        false_alarms_per_benign_hour: if benign_hours > 0.0 {
+            benign_fp as f64 / benign_hours
+        } else {
+            f64::NAN
+        },
+        attacks_detected,
+        attacks_total,
+        node_roc_auc: roc_auc(&ns, &nl),
+        node_pr_auc: pr_auc(&ns, &nl),
+        node: Confusion::at(&ns, &nl, node_threshold),
+    }
+}
+
+/// One seed's results.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedRun {
+    /// Seed.
+    pub seed: u64,
+    /// The GNN.
+    pub gnn: Figures,
+    /// The rarity baseline.
+    pub baseline: Figures,
+    /// Training seconds.
+    pub train_secs: f64,
+    /// Epochs run.
+    pub epochs: usize,
+}
+
+fn split_auditd(seqs: Vec<Sequence>) -> anyhow::Result<(Vec<Sequence>, Vec<Sequence>)> {
+    let mut benign_short = Vec::new();
+    let mut benign_long = Vec::new();
+    let mut attacks = Vec::new();
+    for s in seqs {
+        let truth = s
+            .truth
+            .as_ref()
+            .with_context(|| format!("{}: no truth.json beside it", s.name))?;
+        if crate::data::is_attack(truth) {
+            attacks.push(s);
+        } else if s.name.contains("long") {
+            benign_long.push(s);
+        } else {
+            benign_short.push(s);
+        }
+    }
+    for v in [&mut benign_short, &mut benign_long, &mut attacks] {
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    if benign_short.len() < 2 || attacks.is_empty() {
+        anyhow::bail!(
+            "the auditd dataset needs at least two benign and one attack recording (found {} benign, {} attack)",
+            benign_short.len() + benign_long.len(),
+            attacks.len()
+        );
+    }
+    let n_train_short = (benign_short.len() * 2).div_ceil(3);
+    let test_short = benign_short.split_off(n_train_short);
+    let mut train = benign_short;
+    let mut test = test_short;
+    if !benign_long.is_empty() {
+        let rest = benign_long.split_off(1);
+        train.extend(benign_long);
+        test.extend(rest);
+    }
+    test.extend(attacks);
+    Ok((train, test))
+}
+
+fn windows_of(
+    reader: &WindowReader,
+    seq: &Sequence,
+    max_edges: usize,
+) -> anyhow::Result<(Vec<GraphWindow>, Vec<PreparedWindow>)> {
+    let w = reader.windows(seq)?;
+    let p = w.iter().map(|w| detect::prepare(w, max_edges)).collect();
+    Ok((w, p))
+}
+
+fn fmt_ms(values: &[f64]) -> String {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() {
+        return "n/a".to_owned();
+    }
+    let (m, s) = mean_std(&finite);
+    format!("{m:.3} ± {s:.3}")
+}
+
+/// Runs `evaluate`.
+pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
+    let DatasetArg::Auditd = args.dataset;
+    let started = Instant::now();
+    let base = resolve_config(&args.train)?;
+    let reader = reader_for(&args.train, &base)?;
+    let device = detect::device(args.train.gpus)?;
+    let (train_seqs, test_seqs) = split_auditd(discover(std::slice::from_ref(&args.data))?)?;
+    tracing::info!(
+        train = train_seqs.len(),
+        test = test_seqs.len(),
+        "reading recordings"
+    );
+
+    let mut train_mem = InMemory::default();
+    let mut baseline = RarityBaseline::default();
+    let mut baseline_val_windows = Vec::new();
+    let mut baseline_val_nodes = Vec::new();
+    let mut train_graph: Vec<Vec<GraphWindow>> = Vec::new();
+    for s in &train_seqs {
+        let (w, p) = windows_of(&reader, s, base.max_edges_per_window)?;
+        train_mem.sequences.push(p);
+        train_mem.names.push(s.name.clone());
+        train_graph.push(w);
+    }
+    // The baseline learns from the same training windows and takes its
+    // thresholds from the same held-out tail as the GNN.
+    for windows in &train_graph {
+        let val = ((windows.len() as f64 * base.validation_fraction).floor() as usize)
+            .min(windows.len().saturating_sub(1));
+        let split = windows.len() - val;
+        for w in &windows[..split] {
+            baseline.fit_window(w);
+        }
+    }
+    for windows in &train_graph {
+        let val = ((windows.len() as f64 * base.validation_fraction).floor() as usize)
+            .min(windows.len().saturating_sub(1));
+        let split = windows.len() - val;
+        let tail = if val == 0 {
+            &windows[..]
+        } else {
+            &windows[split..]
+        };
+        for w in tail {
+            let (s, nodes) = baseline.score(w, base.window_top_k);
+            baseline_val_windows.push(s);
+            baseline_val_nodes.extend(nodes);
+        }
+    }
+    let b_threshold = quantile_threshold(baseline_val_windows, base.threshold_quantile);
+    let b_node_threshold = quantile_threshold(baseline_val_nodes, base.node_threshold_quantile);
+    drop(train_graph);
+
+    let mut tests = Vec::new();
+    for s in &test_seqs {
+        let (windows, prepared) = windows_of(&reader, s, base.max_edges_per_window)?;
+        let (attack, malicious) = s
+            .truth
+            .as_ref()
+            .map(|t| (crate::data::is_attack(t), t.malicious_pids.clone()))
+            .unwrap_or_default();
+        tests.push(TestSeq {
+            name: s.name.clone(),
+            attack,
+            malicious,
+            windows,
+            prepared,
+        });
+    }
+    let b_windows: Vec<Vec<f64>> = tests
+        .iter()
+        .map(|t| {
+            t.windows
+                .iter()
+                .map(|w| baseline.score(w, base.window_top_k).0)
+                .collect()
+        })
+        .collect();
+    let b_nodes: Vec<Vec<Vec<f64>>> = tests
+        .iter()
+        .map(|t| t.windows.iter().map(|w| baseline.node_scores(w)).collect())
+        .collect();
+    let baseline_figures = figures(&tests, &b_windows, &b_nodes, b_threshold, b_node_threshold);
+
+    let mut runs = Vec::new();
+    for i in 0..args.seeds {
+        let mut config = base.clone();
+        config.seed = base.seed.wrapping_add(i);
+        let t0 = Instant::now();
+        let pb = crate::train_cmd::epoch_bar(config.epochs, quiet);
+        let ckpt = detect::train(config.clone(), &train_mem, &device, &mut |e| {
+            pb.set_position(e.epoch as u64);
+            pb.set_message(format!("seed {} loss {:.4}", config.seed, e.train_loss));
+        })?;
+        pb.finish_and_clear();
+        let train_secs = t0.elapsed().as_secs_f64();
+        let epochs = ckpt.meta.history.len();
+        let threshold = ckpt.meta.thresholds.window;
+        let node_threshold = ckpt.meta.thresholds.node;
+        let mut detector = Detector::new(ckpt, device.clone());
+        let mut g_windows = Vec::new();
+        let mut g_nodes = Vec::new();
+        for t in &tests {
+            detector.reset();
+            let mut ws = Vec::new();
+            let mut ns = Vec::new();
+            for p in &t.prepared {
+                let s = detector.score(p)?;
+                ws.push(s.score);
+                ns.push(s.node_scores);
+            }
+            g_windows.push(ws);
+            g_nodes.push(ns);
+        }
+        let gnn = figures(&tests, &g_windows, &g_nodes, threshold, node_threshold);
+        tracing::info!(seed = config.seed, train_secs, "seed done");
+        runs.push(SeedRun {
+            seed: config.seed,
+            gnn,
+            baseline: baseline_figures.clone(),
+            train_secs,
+            epochs,
+        });
+    }
+    let report = render(
+        args,
+        &runs,
+        &train_seqs,
+        &tests,
+        started.elapsed().as_secs_f64(),
+    );
+    println!("{report}");
+    if let Some(out) = &args.output {
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let v = serde_json::json!({
+            "dataset": "auditd",
+            "data": args.data.display().to_string(),
+            "config": base,
+            "train": train_seqs.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            "test": tests.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+            "runs": runs,
+        });
+        std::fs::write(out, serde_json::to_string_pretty(&v)?)
+            .with_context(|| format!("writing {}", out.display()))?;
+        let md = out.with_extension("md");
+        std::fs::write(&md, &report).with_context(|| format!("writing {}", md.display()))?;
+    }
+    Ok(0)
+}
+
+fn render(
+    args: &EvaluateArgs,
+    runs: &[SeedRun],
+    train: &[Sequence],
+    tests: &[TestSeq],
+    secs: f64,
+) -> String {
+    type Get = fn(&Figures) -> f64;
+    let rows: Vec<(&str, Get)> = vec![
+        ("window ROC-AUC", |f| f.window_roc_auc.unwrap_or(f64::NAN)),
+        ("window PR-AUC", |f| f.window_pr_auc.unwrap_or(f64::NAN)),
+        ("window precision", |f| f.window.precision()),
+        ("window recall", |f| f.window.recall()),
+        ("window F1", |f| f.window.f1()),
+        ("window MCC", |f| f.window.mcc()),
+        ("window TP", |f| f.window.tp as f64),
+        ("window FP", |f| f.window.fp as f64),
+        ("window TN", |f| f.window.tn as f64),
+        ("window FN", |f| f.window.r#fn as f64),
+        ("false alarms / benign host-hour", |f| {
+            f.false_alarms_per_benign_hour
+        }),
+        ("attack recordings detected", |f| f.attacks_detected as f64),
+        ("node ROC-AUC (processes)", |f| {
+            f.node_roc_auc.unwrap_or(f64::NAN)
+        }),
+        ("node PR-AUC", |f| f.node_pr_auc.unwrap_or(f64::NAN)),
+        ("node precision", |f| f.node.precision()),
+        ("node recall", |f| f.node.recall()),
+        ("node F1", |f| f.node.f1()),
+        ("node MCC", |f| f.node.mcc()),
+        ("node TP", |f| f.node.tp as f64),
+        ("node FP", |f| f.node.fp as f64),
+        ("node TN", |f| f.node.tn as f64),
+        ("node FN", |f| f.node.r#fn as f64),
+    ];
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED);
+    t.set_header(vec!["metric", "GNN (mean ± sd)", "rarity baseline"]);
+    let mut md = String::from("| metric | GNN (mean ± sd) | rarity baseline |\n|---|---|---|\n");
+    for (name, get) in rows {
+        let g: Vec<f64> = runs.iter().map(|r| get(&r.gnn)).collect();
+        let b: Vec<f64> = runs.iter().map(|r| get(&r.baseline)).collect();
+        t.add_row(vec![name.to_owned(), fmt_ms(&g), fmt_ms(&b)]);
+        md.push_str(&format!("| {name} | {} | {} |\n", fmt_ms(&g), fmt_ms(&b)));
+    }
+    let attacks = tests.iter().filter(|t| t.attack).count();
+    let per_seed: BTreeMap<u64, String> = runs
+        .iter()
+        .map(|r| {
+            (
+                r.seed,
+                format!(
+                    "{} epochs, {:.0} s training, window AUC {:.3}, node AUC {:.3}, {} / {} attacks",
+                    r.epochs,
+                    r.train_secs,
+                    r.gnn.window_roc_auc.unwrap_or(f64::NAN),
+                    r.gnn.node_roc_auc.unwrap_or(f64::NAN),
+                    r.gnn.attacks_detected,
+                    r.gnn.attacks_total
+                ),
+            )
+        })
+        .collect();
+    let mut s = format!(
+        "causaldefend evaluate --dataset auditd --data {} --seeds {}\n\
+         train: {} benign recordings; test: {} recordings ({} attack); {:.0} s in all\n{t}\n",
+        args.data.display(),
+        args.seeds,
+        train.len(),
+        tests.len(),
+        attacks,
+        secs
+    );
+    for (seed, line) in per_seed {
+        s.push_str(&format!("seed {seed}: {line}\n"));
+    }
+    s.push('\n');
+    s.push_str(&md);
+    s
+}
