@@ -82,12 +82,14 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// The EVTX parser rejected a record or the file.
-    #[error("{}: EVTX record {record}", path.display())]
+    /// The EVTX parser rejected a record, a chunk or the file.
+    #[error("{}: EVTX chunk {}, record {record}", path.display(), chunk.map_or_else(|| "-".to_owned(), |c| c.to_string()))]
     Evtx {
         /// The file.
         path: Arc<PathBuf>,
-        /// EVTX record id (0 when the failure is not tied to a record).
+        /// 0-based chunk number (`None` when the failure is in the file header).
+        chunk: Option<u64>,
+        /// EVTX record id (0 when the failure is not tied to a known record).
         record: u64,
         /// The cause.
         #[source]

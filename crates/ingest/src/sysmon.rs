@@ -22,10 +22,10 @@ mod json;
 pub mod mapping;
 mod record;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use event::{Event, SourceFormat};
 
@@ -33,6 +33,7 @@ pub use record::{Channel, WinRecord};
 
 use crate::error::Result;
 use crate::input::InputFile;
+use crate::lines::LineReader;
 use crate::{EventIter, IngestSettings};
 use edges::{EdgeBuilder, Outcome};
 
@@ -64,7 +65,13 @@ pub struct RecordCounts {
     skipped_channel: AtomicU64,
     skipped_event_id: AtomicU64,
     rejected: AtomicU64,
+    by_event_id: Mutex<BTreeMap<u32, u64>>,
 }
+
+/// Distinct event ids counted per file in [`RecordCounts::by_event_id`]. EVTX
+/// ids are 16-bit, but a JSON line can name any number; ids past this many
+/// are counted in the totals only.
+const MAX_COUNTED_EVENT_IDS: usize = 4096;
 
 impl RecordCounts {
     /// Records read successfully (mapped or skipped).
@@ -90,6 +97,30 @@ impl RecordCounts {
     /// Records (or chunks) that ended in an error.
     pub fn rejected(&self) -> u64 {
         self.rejected.load(Ordering::Relaxed)
+    }
+
+    /// Records read, by `EventID`, whatever their channel: the figure to set
+    /// beside another tool's count of the same file (`evtx_dump`).
+    pub fn by_event_id(&self) -> BTreeMap<u32, u64> {
+        self.by_event_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn count_event_id(&self, event_id: u32) {
+        let mut map = self
+            .by_event_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let room = map.len() < MAX_COUNTED_EVENT_IDS;
+        match map.get_mut(&event_id) {
+            Some(n) => *n = n.saturating_add(1),
+            None if room => {
+                map.insert(event_id, 1);
+            }
+            None => {}
+        }
     }
 
     fn bump(counter: &AtomicU64, n: u64) {
@@ -134,16 +165,16 @@ pub struct WinEventReader {
 
 impl WinEventReader {
     fn new(
-        file: &InputFile,
+        path: &Arc<PathBuf>,
         settings: &IngestSettings,
         format: SourceFormat,
         records: Records,
     ) -> Self {
         Self {
-            path: Arc::clone(&file.path),
+            path: Arc::clone(path),
             records,
             builder: EdgeBuilder::new(
-                Arc::clone(&file.path),
+                Arc::clone(path),
                 format,
                 settings.host.clone(),
                 settings.sysmon.max_cached_entities,
@@ -161,7 +192,7 @@ impl WinEventReader {
     pub fn open_evtx(file: &InputFile, settings: &IngestSettings) -> Result<Self> {
         let records = evtx::EvtxRecords::open(file, settings)?;
         Ok(Self::new(
-            file,
+            &file.path,
             settings,
             SourceFormat::SysmonEvtx,
             Box::new(records),
@@ -175,11 +206,39 @@ impl WinEventReader {
     pub fn open_json(file: &InputFile, settings: &IngestSettings) -> Result<Self> {
         let records = json::JsonRecords::open(file, settings)?;
         Ok(Self::new(
-            file,
+            &file.path,
             settings,
             SourceFormat::SysmonJson,
             Box::new(records),
         ))
+    }
+
+    /// Reads an EVTX file already in memory (the `evtx_file` fuzz target,
+    /// callers that fetched the bytes themselves); `path` names it in errors.
+    ///
+    /// # Errors
+    /// [`crate::Error::EmptyInput`] for no bytes, [`crate::Error::Evtx`]
+    /// (record 0) when there is no EVTX file header.
+    pub fn from_evtx_bytes(
+        path: Arc<PathBuf>,
+        bytes: Vec<u8>,
+        settings: &IngestSettings,
+    ) -> Result<Self> {
+        let records = evtx::EvtxRecords::from_bytes(Arc::clone(&path), bytes)?;
+        Ok(Self::new(
+            &path,
+            settings,
+            SourceFormat::SysmonEvtx,
+            Box::new(records),
+        ))
+    }
+
+    /// Reads JSON lines from any byte source (the `sysmon_record` fuzz
+    /// target, stdin); the reader's path names it in errors.
+    pub fn from_json_lines(lines: LineReader, settings: &IngestSettings) -> Self {
+        let path = Arc::clone(lines.path());
+        let records = json::JsonRecords::from_lines(lines);
+        Self::new(&path, settings, SourceFormat::SysmonJson, Box::new(records))
     }
 
     /// The counts of this file, live while it is read.
@@ -222,6 +281,7 @@ impl Iterator for WinEventReader {
             let c = &self.counts;
             let outcome = item.and_then(|(line, rec)| {
                 RecordCounts::bump(&c.records, 1);
+                c.count_event_id(rec.event_id);
                 self.builder.push_events(&rec, line, &mut self.pending)
             });
             match outcome {

@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use event::{EdgeKind, Entity, EntityKind, Event, NativeId, SourceFormat, Timestamp};
+use event::{EdgeKind, Entity, EntityId, EntityKind, Event, NativeId, SourceFormat, Timestamp};
 
 use super::cache::EntityCache;
 use super::mapping::{
@@ -74,8 +74,49 @@ pub struct EdgeBuilder {
     default_host: Option<Arc<str>>,
     processes: EntityCache,
     objects: EntityCache,
-    native_types: HashMap<u32, Arc<str>>,
+    native_types: HashMap<(u32, Option<u64>), Arc<str>>,
+    security_pids: PidIndex,
 }
+
+/// The process each (host, pid) was last given by a Security 4688, at most
+/// `cap` pids, oldest forgotten first.
+struct PidIndex {
+    map: HashMap<(Option<Arc<str>>, u32), EntityId>,
+    order: VecDeque<(Option<Arc<str>>, u32)>,
+    cap: usize,
+}
+
+impl PidIndex {
+    fn new(cap: usize) -> Self {
+        Self {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            cap: cap.max(1),
+        }
+    }
+
+    fn get(&self, host: Option<&Arc<str>>, pid: u32) -> Option<EntityId> {
+        self.map.get(&(host.cloned(), pid)).copied()
+    }
+
+    fn insert(&mut self, host: Option<Arc<str>>, pid: u32, id: EntityId) {
+        let key = (host, pid);
+        if self.map.insert(key.clone(), id).is_none() {
+            self.order.push_back(key);
+            while self.map.len() > self.cap {
+                let Some(old) = self.order.pop_front() else {
+                    break;
+                };
+                self.map.remove(&old);
+            }
+        }
+    }
+}
+
+/// Distinct `native_type` spellings interned per file. Masks are chosen by
+/// whoever opens the handle, so the map needs a bound; past it, each event
+/// allocates its own.
+const MAX_NATIVE_TYPES: usize = 1024;
 
 /// One record being mapped: its resolved processes, so that a process named
 /// by two rows (Sysmon 1's child) is one `Arc`.
@@ -102,6 +143,7 @@ impl EdgeBuilder {
             processes: EntityCache::new(max_entities),
             objects: EntityCache::new(max_entities),
             native_types: HashMap::new(),
+            security_pids: PidIndex::new(max_entities),
         }
     }
 
@@ -151,11 +193,7 @@ impl EdgeBuilder {
             ts,
             resolved: Vec::with_capacity(2),
         };
-        let native_type = Arc::clone(
-            self.native_types
-                .entry(rec.event_id)
-                .or_insert_with(|| rec.event_id.to_string().into()),
-        );
+        let native_type = self.native_type(&scope)?;
         let mut events = Vec::with_capacity(2);
         for row in matched {
             events.push(self.event(&mut scope, row, &native_type)?);
@@ -163,6 +201,39 @@ impl EdgeBuilder {
         let n = events.len();
         out.extend(events);
         Ok(Outcome::Mapped(n))
+    }
+
+    /// `native_type` of the record's events: the event id, and for the ids
+    /// whose edge is an access, the access mask in lower-case hex
+    /// (`10:0x1010` for Sysmon 10 `GrantedAccess`, `4663:0x10` for Security
+    /// `AccessMask`): the event model has no per-edge attributes, and the
+    /// mask is what tells a memory dump of lsass from a harmless query.
+    /// Interned, at most [`MAX_NATIVE_TYPES`] spellings.
+    fn native_type(&mut self, s: &RecordScope<'_>) -> Result<Arc<str>> {
+        let mask_field = match (s.rec.channel, s.rec.event_id) {
+            (Channel::Sysmon, 10) => Some("GrantedAccess"),
+            (Channel::Security, 4663) => Some("AccessMask"),
+            _ => None,
+        };
+        let mask = match mask_field {
+            Some(f) => Some(
+                parse_uint(self.required(s, f)?)
+                    .ok_or_else(|| self.malformed(s, f, "a hex access mask such as 0x1010"))?,
+            ),
+            None => None,
+        };
+        let key = (s.rec.event_id, mask);
+        if let Some(t) = self.native_types.get(&key) {
+            return Ok(Arc::clone(t));
+        }
+        let text: Arc<str> = match mask {
+            Some(m) => format!("{}:{m:#x}", s.rec.event_id).into(),
+            None => s.rec.event_id.to_string().into(),
+        };
+        if self.native_types.len() < MAX_NATIVE_TYPES {
+            self.native_types.insert(key, Arc::clone(&text));
+        }
+        Ok(text)
     }
 
     fn event(
@@ -302,12 +373,21 @@ impl EdgeBuilder {
             _ => return Err(self.malformed(s, f.pid, "a non-zero process id")),
         };
         let image = s.rec.value(f.image);
-        let native = security_process_id(pid, image);
-        let id = Entity::derive_id(EntityKind::Process, &native, s.host.as_deref());
-        if !which.is_creation() {
-            if let Some(e) = self.processes.get(id) {
+        if image.is_none() && !which.is_creation() {
+            // Security 4688 before Windows 10 has no ParentProcessName, and
+            // 4624 may lack ProcessName: the pid alone names the process the
+            // latest 4688 on this host created with it.
+            let created = self.security_pids.get(s.host.as_ref(), pid);
+            if let Some(e) = created.and_then(|id| self.processes.get(id)) {
                 return Ok(e);
             }
+        }
+        let native = security_process_id(pid, image);
+        let id = Entity::derive_id(EntityKind::Process, &native, s.host.as_deref());
+        if which.is_creation() {
+            self.security_pids.insert(s.host.clone(), pid, id);
+        } else if let Some(e) = self.processes.get(id) {
+            return Ok(e);
         }
         let mut e = Entity::new(EntityKind::Process, native, s.host.clone()).with_pid(pid);
         e.name = image.map(Arc::from);
@@ -504,11 +584,13 @@ mod tests {
                 ("SourceProcessId", "4824"),
                 ("TargetProcessGUID", "{lsass}"),
                 ("TargetImage", "C:\\lsass.exe"),
+                ("GrantedAccess", "0x1FFFFF"),
             ],
         );
         b.push_events(&access, 8, &mut out).unwrap();
         assert!(Arc::ptr_eq(&out[2].subject, &exec.subject));
         assert_eq!(out[2].kind, EdgeKind::ProcessAccess);
+        assert_eq!(&*out[2].native_type, "10:0x1fffff");
     }
 
     #[test]

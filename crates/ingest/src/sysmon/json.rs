@@ -5,6 +5,8 @@
 //! * Winlogbeat 6 / NXLog: `event_id`, `log_name`, `computer_name`,
 //!   `record_number` at the top, fields in `event_data{...}`;
 //! * Winlogbeat 7+: the same under `winlog{...}` (`channel`, `record_id`);
+//! * `evtx_dump -o jsonl` (and the `evtx` crate's JSON): `Event.System.*`
+//!   and `Event.EventData.*`, read by [`parse_event_object`] as EVTX records are;
 //! * Azure Log Analytics exports: `EventID`, `Channel`, `Computer`,
 //!   `TimeGenerated` at the top, `EventData` a string holding either an XML
 //!   `<EventData><Data Name="...">` fragment or a JSON object.
@@ -37,17 +39,143 @@ impl JsonRecords {
     /// [`Error::Io`] when it cannot be opened.
     pub fn open(file: &InputFile, settings: &IngestSettings) -> Result<Self> {
         let reader = file.open()?;
-        Ok(Self {
-            lines: LineReader::new(
-                reader,
-                Arc::clone(&file.path),
-                settings.max_line_bytes,
-                "sysmon-json",
-            ),
-            path: Arc::clone(&file.path),
-            hosts: HostNames::default(),
-        })
+        Ok(Self::from_lines(LineReader::new(
+            reader,
+            Arc::clone(&file.path),
+            settings.max_line_bytes,
+            "sysmon-json",
+        )))
     }
+
+    /// Reads the lines of `lines` (whose path names the input in errors).
+    pub fn from_lines(lines: LineReader) -> Self {
+        let path = Arc::clone(lines.path());
+        Self {
+            lines,
+            path,
+            hosts: HostNames::default(),
+        }
+    }
+}
+
+/// A missing or malformed field, before its location is attached: the EVTX
+/// and JSON readers share [`parse_event_object`] but name records differently
+/// (record id versus line number).
+#[derive(Debug)]
+pub struct FieldError {
+    /// The field.
+    pub field: &'static str,
+    /// What was expected.
+    pub expected: &'static str,
+    /// What was found.
+    pub found: String,
+}
+
+impl FieldError {
+    /// The [`Error::Malformed`] for this field at `line` (or record id) of `path`.
+    pub fn at(self, path: &Arc<PathBuf>, line: u64) -> Error {
+        Error::malformed(path, line, self.field, self.expected, self.found.as_bytes())
+    }
+}
+
+/// Normalizes an `Event` object as the `evtx` crate renders an EVTX record
+/// (and as `evtx_dump -o jsonl` writes it): `System.{EventID, Channel,
+/// Computer, EventRecordID, TimeCreated.#attributes.SystemTime}` plus the
+/// scalar members of `EventData`. `EventID` may be `{"#text": .., "#attributes": ..}`
+/// when the record carries `Qualifiers` (Security does).
+///
+/// # Errors
+/// A [`FieldError`] for `Event.System.EventID` when there is no numeric id.
+pub fn parse_event_object(
+    event: &Map<String, Value>,
+    hosts: &mut HostNames,
+) -> std::result::Result<WinRecord, FieldError> {
+    let system = event.get("System").and_then(Value::as_object);
+    let get = |name: &str| system.and_then(|s| s.get(name));
+    let id_text = get("EventID").and_then(scalar_text);
+    let event_id = id_text
+        .as_deref()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+        .ok_or_else(|| FieldError {
+            field: "Event.System.EventID",
+            expected: "an event id",
+            found: get("EventID").map(Value::to_string).unwrap_or_default(),
+        })?;
+    let channel = get("Channel")
+        .and_then(Value::as_str)
+        .map_or(Channel::Other, Channel::parse);
+    let mut fields = Vec::new();
+    if channel != Channel::Other {
+        if let Some(data) = event.get("EventData").and_then(Value::as_object) {
+            push_scalar_fields(data, &mut fields);
+        }
+    }
+    let system_time = get("TimeCreated")
+        .and_then(|t| t.get("#attributes"))
+        .and_then(|a| a.get("SystemTime"))
+        .and_then(Value::as_str);
+    let mut rec = WinRecord {
+        event_id,
+        channel,
+        computer: get("Computer")
+            .and_then(Value::as_str)
+            .map(|c| hosts.intern(c)),
+        time: None,
+        record_id: get("EventRecordID")
+            .and_then(scalar_text)
+            .and_then(|t| t.trim().parse().ok()),
+        fields,
+    };
+    rec.time = rec
+        .field("UtcTime")
+        .and_then(parse_time)
+        .or_else(|| system_time.and_then(parse_time));
+    Ok(rec)
+}
+
+/// The error for a line that is not UTF-8. JSON text must be UTF-8, and a
+/// record whose bytes were replaced would no longer say what the host logged,
+/// so the record is rejected; the error names the field holding the bad
+/// bytes (found by decoding the line lossily and looking for U+FFFD in the
+/// values) and the byte offset, so that an analyst can look at the raw line.
+fn not_utf8(path: &Arc<PathBuf>, line: u64, bytes: &[u8], valid_up_to: usize) -> Error {
+    let lossy = String::from_utf8_lossy(bytes);
+    let field = serde_json::from_str::<Value>(&lossy)
+        .ok()
+        .and_then(|v| field_with_replacement(&v, 3))
+        .unwrap_or_else(|| "(line)".to_owned());
+    let rest = bytes.get(valid_up_to..).unwrap_or_default();
+    Error::Malformed {
+        path: Arc::clone(path),
+        line,
+        field,
+        expected: "UTF-8 text",
+        found: format!(
+            "invalid UTF-8 at byte {valid_up_to}: {}",
+            crate::error::preview(rest)
+        ),
+    }
+}
+
+/// The dotted name of the first member whose text holds U+FFFD, looking at
+/// most `depth` objects deep.
+fn field_with_replacement(value: &Value, depth: u32) -> Option<String> {
+    let object = value.as_object()?;
+    for (k, v) in object {
+        if k.contains('\u{fffd}') {
+            return Some(k.clone());
+        }
+        match v {
+            Value::String(s) if s.contains('\u{fffd}') => return Some(k.clone()),
+            Value::Object(_) if depth > 1 => {
+                if let Some(inner) = field_with_replacement(v, depth.saturating_sub(1)) {
+                    return Some(format!("{k}.{inner}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 impl Iterator for JsonRecords {
@@ -62,9 +190,16 @@ impl Iterator for JsonRecords {
             if line.trim_ascii().is_empty() {
                 continue;
             }
+            // Copied only on the error path, to build its message.
+            let bad_utf8 = std::str::from_utf8(line)
+                .err()
+                .map(|e| (e.valid_up_to(), line.to_vec()));
             let parsed = serde_json::from_slice::<Value>(line);
             let n = self.lines.line_number();
             let path = &self.path;
+            if let Some((at, bytes)) = bad_utf8 {
+                return Some(Err(not_utf8(path, n, &bytes, at)));
+            }
             let parsed = parsed.map_err(|source| Error::Json {
                 path: Arc::clone(path),
                 line: n,
@@ -84,7 +219,8 @@ fn first<'a>(map: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
     names.iter().find_map(|n| map.get(*n))
 }
 
-/// Normalizes one parsed line.
+/// Normalizes one parsed line: one of the layouts in the module doc, or an
+/// `evtx_dump -o jsonl` line (`{"Event": {"System": .., "EventData": ..}}`).
 ///
 /// # Errors
 /// [`Error::Malformed`] when it is not an object or has no numeric event id.
@@ -103,6 +239,9 @@ pub fn parse_line(
             value.to_string().as_bytes(),
         )
     })?;
+    if let Some(event) = root.get("Event").and_then(Value::as_object) {
+        return parse_event_object(event, hosts).map_err(|f| f.at(path, line));
+    }
     let (system, data) = match root.get("winlog").and_then(Value::as_object) {
         Some(w) => (w, w.get("event_data").and_then(Value::as_object)),
         None => (root, root.get("event_data").and_then(Value::as_object)),
