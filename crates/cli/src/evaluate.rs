@@ -247,25 +247,25 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
         train_graph.push(w);
     }
     // The baseline learns from the same training windows and takes its
-    // thresholds from the same held-out tail as the GNN.
-    for windows in &train_graph {
-        let val = ((windows.len() as f64 * base.validation_fraction).floor() as usize)
-            .min(windows.len().saturating_sub(1));
-        let split = windows.len() - val;
+    // thresholds from the same held-out windows as the GNN.
+    let n_seq = train_graph.len();
+    let splits: Vec<usize> = train_graph
+        .iter()
+        .enumerate()
+        .map(|(i, w)| detect::train::training_windows(i, n_seq, w.len(), base.validation_fraction))
+        .collect();
+    for (windows, &split) in train_graph.iter().zip(&splits) {
         for w in &windows[..split] {
             baseline.fit_window(w);
         }
     }
-    for windows in &train_graph {
-        let val = ((windows.len() as f64 * base.validation_fraction).floor() as usize)
-            .min(windows.len().saturating_sub(1));
-        let split = windows.len() - val;
-        let tail = if val == 0 {
-            &windows[..]
-        } else {
+    for (windows, &split) in train_graph.iter().zip(&splits) {
+        let held_out = if split < windows.len() {
             &windows[split..]
+        } else {
+            &windows[..]
         };
-        for w in tail {
+        for w in held_out {
             let (s, nodes) = baseline.score(w, base.window_top_k);
             baseline_val_windows.push(s);
             baseline_val_nodes.extend(nodes);

@@ -18,10 +18,10 @@ use event::{EdgeKind, Entity, EntityId, EntityKind};
 use graph::GraphWindow;
 
 /// Version of the feature layout below. Bump it when anything here changes.
-pub const FEATURE_SCHEMA: &str = "cd-features-v1";
+pub const FEATURE_SCHEMA: &str = "cd-features-v2";
 
 /// Buckets of the hashed-token block.
-pub const TOKEN_BUCKETS: usize = 64;
+pub const TOKEN_BUCKETS: usize = 256;
 /// Most tokens taken from one command line.
 const MAX_CMDLINE_TOKENS: usize = 24;
 

@@ -61,7 +61,28 @@ impl WindowSource for InMemory {
     }
 }
 
-/// Windows of a sequence used for training (the rest validate).
+/// How many of sequence `seq`'s `len` windows train (the rest validate).
+///
+/// With three or more sequences, whole sequences are held out (the last
+/// `validation_fraction` of them, at least one): their windows look like the
+/// ones `detect` will see, which a sequence's tail (often a short, quiet
+/// last window) does not, and thresholds taken from them hold up better.
+/// With fewer, the last windows of each sequence are held out.
+pub fn training_windows(
+    seq: usize,
+    sequences: usize,
+    len: usize,
+    validation_fraction: f64,
+) -> usize {
+    if sequences >= 3 && validation_fraction > 0.0 {
+        let held =
+            ((sequences as f64 * validation_fraction).round() as usize).clamp(1, sequences - 1);
+        return if seq >= sequences - held { 0 } else { len };
+    }
+    train_count(len, validation_fraction)
+}
+
+/// Windows of a sequence used for training when its tail validates.
 fn train_count(len: usize, validation_fraction: f64) -> usize {
     let val = (len as f64 * validation_fraction).floor() as usize;
     len - val.min(len.saturating_sub(1))
@@ -126,7 +147,7 @@ pub fn train(
     };
     for i in 0..n_seq {
         let windows = data.load(i)?;
-        let t = train_count(windows.len(), config.validation_fraction);
+        let t = training_windows(i, n_seq, windows.len(), config.validation_fraction);
         info.train_windows += t;
         info.validation_windows += windows.len() - t;
         for w in &windows {
@@ -168,7 +189,7 @@ pub fn train(
         let (mut train_sum, mut train_n, mut val_sum, mut val_n) = (0.0, 0usize, 0.0, 0usize);
         for &seq in &order {
             let windows = data.load(seq)?;
-            let split = train_count(windows.len(), config.validation_fraction);
+            let split = training_windows(seq, n_seq, windows.len(), config.validation_fraction);
             let mut state = StateCache::new(
                 config.hidden_dim,
                 config.max_tracked_entities,
@@ -263,7 +284,7 @@ fn residual_scale(model: &Model, data: &dyn WindowSource, device: &Device) -> Re
     let mut rows = 0u64;
     for seq in 0..data.sequences() {
         let windows = data.load(seq)?;
-        let split = train_count(windows.len(), c.validation_fraction);
+        let split = training_windows(seq, data.sequences(), windows.len(), c.validation_fraction);
         let mut state = StateCache::new(c.hidden_dim, c.max_tracked_entities, c.state_ttl_windows);
         for w in windows.iter().take(split) {
             if w.is_empty() {
@@ -292,7 +313,7 @@ fn thresholds(model: &Model, data: &dyn WindowSource, device: &Device) -> Result
     let mut node_scores = Vec::new();
     for seq in 0..data.sequences() {
         let windows = data.load(seq)?;
-        let split = train_count(windows.len(), c.validation_fraction);
+        let split = training_windows(seq, data.sequences(), windows.len(), c.validation_fraction);
         // A sequence too short to hold a window out lends all of its windows.
         let held_out = split < windows.len();
         let mut state = StateCache::new(c.hidden_dim, c.max_tracked_entities, c.state_ttl_windows);
@@ -334,5 +355,12 @@ mod tests {
         assert_eq!(train_count(1, 0.5), 1);
         assert_eq!(train_count(0, 0.5), 0);
         assert_eq!(train_count(3, 0.0), 3);
+        // Three or more sequences: whole sequences validate.
+        assert_eq!(training_windows(0, 10, 7, 0.2), 7);
+        assert_eq!(training_windows(7, 10, 7, 0.2), 7);
+        assert_eq!(training_windows(8, 10, 7, 0.2), 0);
+        assert_eq!(training_windows(9, 10, 7, 0.2), 0);
+        assert_eq!(training_windows(2, 3, 7, 0.1), 0);
+        assert_eq!(training_windows(1, 2, 10, 0.2), 8);
     }
 }
