@@ -902,3 +902,126 @@ fn every_table_row_is_in_the_format_doc() {
         assert_eq!(cells[5], format!("{:?}", row.object), "{line}");
     }
 }
+
+// ---------------------------------------------------------------- evaluation
+
+/// Records of `path` as `evtx_dump -o jsonl` sees them: by EventID, plus the
+/// number of error lines it printed. `None` when the tool cannot be run.
+fn evtx_dump_counts(tool: &Path, path: &Path) -> Option<(BTreeMap<u32, u64>, usize)> {
+    let out = std::process::Command::new(tool)
+        .args(["-o", "jsonl"])
+        .arg(path)
+        .output()
+        .ok()?;
+    let mut by_id = BTreeMap::new();
+    for line in out.stdout.split(|b| *b == b'\n') {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        if let Some(id) = win_count::event_id(&v) {
+            *by_id.entry(id).or_insert(0) += 1;
+        }
+    }
+    let errors = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("Failed to dump"))
+        .count();
+    Some((by_id, errors))
+}
+
+/// The correctness figure for docs/EVALUATION.md: our EVTX reader against
+/// `evtx_dump` over every EVTX file of the shared Windows corpus. Runs only
+/// when `CAUSALDEFEND_SHARED_WINDOWS` names that folder (never in CI);
+/// `evtx_dump` is taken from `CAUSALDEFEND_EVTX_DUMP`, else from `PATH`.
+///
+/// ```text
+/// CAUSALDEFEND_SHARED_WINDOWS=/work/shared/data/windows \
+/// CAUSALDEFEND_EVTX_DUMP=/path/to/evtx_dump \
+///   cargo test -p causaldefend-ingest --test sysmon shared_corpus -- --nocapture
+/// ```
+#[test]
+fn shared_corpus_evtx_agrees_with_evtx_dump() {
+    let Some(root) = std::env::var_os("CAUSALDEFEND_SHARED_WINDOWS") else {
+        eprintln!(
+            "SKIPPED shared_corpus_evtx_agrees_with_evtx_dump: set CAUSALDEFEND_SHARED_WINDOWS \
+             to the shared Windows data folder (and CAUSALDEFEND_EVTX_DUMP to evtx_dump) to run it"
+        );
+        return;
+    };
+    let tool = std::env::var_os("CAUSALDEFEND_EVTX_DUMP")
+        .map_or_else(|| PathBuf::from("evtx_dump"), PathBuf::from);
+    let files: Vec<PathBuf> = causaldefend_ingest::list_files(Path::new(&root))
+        .unwrap()
+        .into_iter()
+        .filter(|p| is_evtx(p))
+        .collect();
+    assert!(
+        !files.is_empty(),
+        "no EVTX files under {}",
+        root.to_string_lossy()
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let (mut n_files, mut same_records, mut same_ids) = (0usize, 0usize, 0usize);
+    let (mut ours_total, mut theirs_total, mut our_errors, mut their_errors) =
+        (0u64, 0u64, 0usize, 0usize);
+    let mut mismatches = Vec::new();
+    let started = std::time::Instant::now();
+    for path in &files {
+        let ours = read_path(path);
+        // evtx_dump reads plain files only.
+        let plain = if path.extension().is_some_and(|e| e == "gz") {
+            temp_file(
+                &scratch,
+                "current.evtx",
+                &InputFile::probe(path)
+                    .unwrap()
+                    .read_capped(64 << 20)
+                    .unwrap(),
+            )
+        } else {
+            path.clone()
+        };
+        let Some((theirs, errs)) = evtx_dump_counts(&tool, &plain) else {
+            panic!("cannot run {} (set CAUSALDEFEND_EVTX_DUMP)", tool.display());
+        };
+        n_files += 1;
+        let ours_by_id = ours.counts.by_event_id();
+        let their_records: u64 = theirs.values().sum();
+        ours_total += ours.counts.records();
+        theirs_total += their_records;
+        our_errors += ours.errors.len();
+        their_errors += errs;
+        if ours.counts.records() == their_records {
+            same_records += 1;
+        }
+        if ours_by_id == theirs {
+            same_ids += 1;
+        } else {
+            let rel = path.strip_prefix(&root).unwrap_or(path);
+            mismatches.push(format!(
+                "{}: ours {} records {:?}, evtx_dump {} {:?}",
+                rel.display(),
+                ours.counts.records(),
+                ours_by_id,
+                their_records,
+                theirs
+            ));
+        }
+    }
+    eprintln!("\n| measure | value |\n|---|---:|");
+    eprintln!("| EVTX files | {n_files} |");
+    eprintln!("| files with equal record count | {same_records} |");
+    eprintln!("| files with equal per-EventID counts | {same_ids} |");
+    eprintln!("| records, our reader | {ours_total} |");
+    eprintln!("| records, evtx_dump | {theirs_total} |");
+    eprintln!("| errors, our reader | {our_errors} |");
+    eprintln!("| errors, evtx_dump (\"Failed to dump\" on stderr) | {their_errors} |");
+    eprintln!(
+        "| wall time, both tools | {:.1} s |",
+        started.elapsed().as_secs_f64()
+    );
+    for m in &mismatches {
+        eprintln!("MISMATCH {m}");
+    }
+    assert!(mismatches.is_empty(), "{} files differ", mismatches.len());
+}
