@@ -50,7 +50,10 @@ pub struct EpochLoss {
     pub train_loss: f64,
     /// Mean validation loss per window.
     pub validation_loss: f64,
-    /// Seconds the epoch took.
+    /// Seconds the epoch took. Not saved: a checkpoint's bytes depend only
+    /// on data, config and seed, so a shipped model can be reproduced byte
+    /// for byte.
+    #[serde(skip_serializing, default)]
     pub seconds: f64,
 }
 
