@@ -1,0 +1,168 @@
+//! `train-detector` and `detect` end to end on the bundled real recording.
+
+#![allow(clippy::disallowed_methods)] // tests read small outputs whole
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn recording() -> PathBuf {
+    repo().join("data/auditd/attack_T1003.008-1_s206")
+}
+
+fn bin() -> Command {
+    let mut c = Command::cargo_bin("causaldefend").unwrap();
+    c.env_remove("CAUSALDEFEND_LOG").env("NO_COLOR", "1");
+    c
+}
+
+/// A small, quick model config.
+fn small_config(dir: &Path) -> PathBuf {
+    let p = dir.join("train.yaml");
+    std::fs::write(
+        &p,
+        "hidden_dim: 8\nheads: 2\nlayers: 1\nepochs: 2\nwindow_secs: 5.0\n",
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn training_refuses_attack_recordings_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    bin()
+        .args(["-q", "train-detector", "--data"])
+        .arg(recording())
+        .arg("--output")
+        .arg(dir.path().join("m.ckpt"))
+        .arg("--config")
+        .arg(small_config(dir.path()))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no benign training data"));
+}
+
+#[test]
+fn train_then_detect_writes_one_line_per_window_with_native_identities() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("models/detector.ckpt");
+    let out = bin()
+        .args([
+            "-q",
+            "train-detector",
+            "--include-attacks",
+            "--json",
+            "--data",
+        ])
+        .arg(recording())
+        .arg("--output")
+        .arg(&model)
+        .arg("--config")
+        .arg(small_config(dir.path()))
+        .args(["--epochs", "2", "--seed", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["epochs_run"], 2);
+    assert_eq!(summary["sequences"], 1);
+    assert!(model.is_file());
+
+    let alerts = dir.path().join("alerts.jsonl");
+    bin()
+        .args(["-q", "detect", "--top-k", "3", "--model"])
+        .arg(&model)
+        .arg("--input")
+        .arg(recording().join("audit.log.gz"))
+        .arg("--output")
+        .arg(&alerts)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&alerts).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // 40 s of log in 5 s windows.
+    assert!((8..=10).contains(&lines.len()), "{} windows", lines.len());
+    let mut processes = 0;
+    for l in &lines {
+        for key in [
+            "window_id",
+            "start",
+            "end",
+            "score",
+            "threshold",
+            "alert",
+            "nodes",
+        ] {
+            assert!(l.get(key).is_some(), "missing {key}: {l}");
+        }
+        assert_eq!(
+            l["alert"].as_bool().unwrap(),
+            l["score"].as_f64().unwrap() > l["threshold"].as_f64().unwrap()
+        );
+        let nodes = l["nodes"].as_array().unwrap();
+        assert!(nodes.len() <= 3);
+        let scores: Vec<f64> = nodes.iter().map(|n| n["score"].as_f64().unwrap()).collect();
+        assert!(
+            scores.windows(2).all(|w| w[0] >= w[1]),
+            "sorted: {scores:?}"
+        );
+        for n in nodes {
+            if n["kind"] == "process" {
+                processes += 1;
+                assert!(n["pid"].as_u64().is_some(), "{n}");
+                assert!(n["start"].as_str().is_some(), "{n}");
+            }
+        }
+    }
+    assert!(processes > 0, "some top node is a process");
+
+    // Same model, same input: same output.
+    let again = bin()
+        .args(["-q", "detect", "--top-k", "3", "--model"])
+        .arg(&model)
+        .arg("--input")
+        .arg(recording().join("audit.log.gz"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&again.stdout), text);
+}
+
+#[test]
+fn detect_names_a_bad_model_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.ckpt");
+    std::fs::write(&bad, b"\x05\0\0\0\0\0\0\0{}xyz").unwrap();
+    bin()
+        .args(["-q", "detect", "--model"])
+        .arg(&bad)
+        .arg("--input")
+        .arg(recording().join("audit.log.gz"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("bad.ckpt"));
+}
+
+#[test]
+fn gpus_without_the_cuda_build_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    bin()
+        .args(["-q", "train-detector", "--gpus", "1", "--data"])
+        .arg(recording())
+        .arg("--output")
+        .arg(dir.path().join("m.ckpt"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--features cuda"));
+}
