@@ -197,6 +197,34 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// Parse (and window) an input, report events/s, MB/s and peak RSS.
     Ingest(BenchIngestArgs),
+    /// Detection latency on a synthetic window, and end-to-end detect throughput on logs.
+    Detect(BenchDetectArgs),
+}
+
+/// `bench detect` arguments.
+#[derive(Debug, Args)]
+pub struct BenchDetectArgs {
+    /// Checkpoint to time (default: an untrained model with the default config, same cost).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Nodes of the synthetic window.
+    #[arg(long, default_value_t = 10_000)]
+    pub nodes: usize,
+    /// Edges of the synthetic window.
+    #[arg(long, default_value_t = 50_000)]
+    pub edges: usize,
+    /// Timed repetitions.
+    #[arg(long, default_value_t = 20)]
+    pub repeats: usize,
+    /// Raw logs to run end-to-end detection on (parse, window, score), timed.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Format of `--input`.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// Print the figures as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `bench ingest` arguments.

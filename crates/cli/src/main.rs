@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         Command::Export(a) => inspect::export(a),
         Command::Bench(b) => match &b.what {
             BenchWhat::Ingest(a) => bench::ingest(a, quiet),
+            BenchWhat::Detect(a) => bench::detect(a),
         },
         Command::TrainDetector(a) => train_cmd::run(a, quiet),
         Command::Detect(a) => detect_cmd::run(a, quiet),
