@@ -1025,3 +1025,43 @@ fn shared_corpus_evtx_agrees_with_evtx_dump() {
     }
     assert!(mismatches.is_empty(), "{} files differ", mismatches.len());
 }
+
+#[test]
+fn sysmon_12_whose_event_type_nxlog_overwrote_is_a_registry_edge_of_kind_other() {
+    // A real OTRF (NXLog) Sysmon 12 line, as the shared captures hold 11,487
+    // of them: `EventType` is the Windows event type, not Sysmon's.
+    let real = win_count::lines(&fixture("sysmon-otrf-lsass-comsvcs.jsonl.gz"))
+        .into_iter()
+        .find(|l| {
+            let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+            win_count::event_id(&v) == Some(12)
+        })
+        .expect("the OTRF fixture has Sysmon 12 records");
+    let mut v: serde_json::Value = serde_json::from_slice(&real).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = Vec::new();
+    for event_type in [Some("INFO"), None, Some("CreateKey"), Some("Bogus")] {
+        match event_type {
+            Some(t) => v["EventType"] = t.into(),
+            None => {
+                v.as_object_mut().unwrap().remove("EventType");
+            }
+        }
+        lines.push(v.to_string());
+    }
+    let p = temp_file(&dir, "nxlog12.jsonl", lines.join("\n").as_bytes());
+    let r = read_path(&p);
+    let kinds: Vec<EdgeKind> = r
+        .events
+        .iter()
+        .filter(|e| e.object.kind == EntityKind::RegistryKey)
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![EdgeKind::Other, EdgeKind::Other, EdgeKind::RegistryCreate]
+    );
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    let msg = chain(&r.errors[0]);
+    assert!(msg.contains("EventType") && msg.contains(":4"), "{msg}");
+}

@@ -14,6 +14,16 @@ use super::mapping::{
 use super::record::{parse_uint, Channel, WinRecord};
 use crate::error::{Error, Result};
 
+/// Windows event types NXLog writes into `EventType`, replacing Sysmon's.
+const NXLOG_EVENT_TYPES: &[&str] = &[
+    "INFO",
+    "WARNING",
+    "ERROR",
+    "CRITICAL",
+    "VERBOSE",
+    "AUDIT_SUCCESS",
+    "AUDIT_FAILURE",
+];
 /// What became of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -281,10 +291,28 @@ impl EdgeBuilder {
                 }
             }
             KindRule::RegistryEventType => {
-                let v = self.required(s, "EventType")?;
-                registry_kind(v).ok_or_else(|| {
-                    self.malformed(s, "EventType", "CreateKey, DeleteKey or DeleteValue")
-                })
+                // NXLog (and so the OTRF captures) writes the Windows event
+                // type (`INFO`) over Sysmon's own `EventType`, or drops it:
+                // the record still says which process touched which key, so
+                // it becomes a `registry` edge of kind `other` rather than an
+                // error; any other unknown value is still malformed.
+                match s.rec.value("EventType").map(str::trim) {
+                    None | Some("") => Ok(EdgeKind::Other),
+                    Some(v) => registry_kind(v).map_or_else(
+                        || {
+                            if NXLOG_EVENT_TYPES.iter().any(|t| v.eq_ignore_ascii_case(t)) {
+                                Ok(EdgeKind::Other)
+                            } else {
+                                Err(self.malformed(
+                                    s,
+                                    "EventType",
+                                    "CreateKey, DeleteKey or DeleteValue",
+                                ))
+                            }
+                        },
+                        Ok,
+                    ),
+                }
             }
             KindRule::AccessMask => {
                 let mask = parse_uint(self.required(s, "AccessMask")?).ok_or_else(|| {
