@@ -65,6 +65,11 @@ pub enum Command {
   causaldefend train-detector --data data/processed --output models/detector.ckpt \\
       --config config/train_config.yaml --epochs 20 --batch-size 8 --gpus 0")]
     TrainDetector(TrainDetectorArgs),
+    /// Calibrate a detector's scores on held-out data (conformal prediction).
+    #[command(after_help = "Examples:
+  causaldefend calibrate --detector models/detector.ckpt --calibration-data data/heldout \\
+      --output models/conformal_calibration.json --confidence-level 0.95")]
+    Calibrate(CalibrateArgs),
     /// Score logs with a trained detector; one JSON line per window.
     #[command(after_help = "Examples:
   causaldefend detect --model models/detector.ckpt --input audit.log.gz --format auditd
@@ -314,6 +319,58 @@ pub struct DetectArgs {
     /// GPUs to use (0: CPU).
     #[arg(long, default_value_t = 0)]
     pub gpus: u32,
+    /// Conformal calibration (default: `conformal_calibration.json` beside the model, when present).
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
+    /// Confidence level of the prediction sets (default: the calibration file's).
+    #[arg(long)]
+    pub confidence_level: Option<f64>,
+    /// Escalation policy (YAML with an `escalation:` section). Default: `config/api_config.yaml` when it exists.
+    #[arg(long)]
+    pub api_config: Option<PathBuf>,
+}
+
+/// Online adaptation of the calibration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AdaptivityArg {
+    /// Fixed calibration.
+    None,
+    /// Adaptive conformal inference (needs reviewed labels as feedback).
+    Aci,
+    /// Rolling window of recent windows decided benign.
+    Rolling,
+}
+
+/// `calibrate` arguments.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Checkpoint written by `train-detector`.
+    #[arg(long)]
+    pub detector: PathBuf,
+    /// Held-out data (not used in training): benign recordings, and attack recordings with truth.json for class-conditional calibration.
+    #[arg(long, required = true, num_args = 1..)]
+    pub calibration_data: Vec<PathBuf>,
+    /// Calibration file to write (default: `conformal_calibration.json` beside the detector).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Default confidence level of prediction sets (1 - alpha).
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence_level: f64,
+    /// How `detect` adapts the calibration to drift.
+    #[arg(long, value_enum, default_value_t = AdaptivityArg::Rolling)]
+    pub adaptivity: AdaptivityArg,
+    /// ACI step size.
+    #[arg(long, default_value_t = 0.005)]
+    pub gamma: f64,
+    /// Rolling calibration size (windows).
+    #[arg(long, default_value_t = 500)]
+    pub rolling_window: usize,
+    /// Format of raw inputs.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// Ingest config (YAML) for raw inputs.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
 }
 
 /// Datasets `evaluate` knows how to label.

@@ -86,6 +86,12 @@ pub fn run(args: &DetectArgs, _quiet: bool) -> anyhow::Result<u8> {
         ingest: ingest.ingest,
         windowing,
     };
+    let mut conformal = crate::conformal_cmd::for_detect(
+        &args.model,
+        args.calibration.as_deref(),
+        args.confidence_level,
+        args.api_config.as_deref(),
+    )?;
     let sequences = discover(std::slice::from_ref(&args.input))?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => {
@@ -116,7 +122,7 @@ pub fn run(args: &DetectArgs, _quiet: bool) -> anyhow::Result<u8> {
                         .map(|e| node_json(e, n.score, node_threshold))
                 })
                 .collect();
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "input": seq.name,
                 "window_id": s.window_id,
                 "start": rfc3339(s.start_ns),
@@ -128,6 +134,9 @@ pub fn run(args: &DetectArgs, _quiet: bool) -> anyhow::Result<u8> {
                 "alert": s.alert,
                 "nodes": nodes,
             });
+            if let Some(c) = conformal.as_mut() {
+                crate::conformal_cmd::annotate(c, s.score, &mut line);
+            }
             writeln!(out, "{line}")?;
             windows += 1;
             alerts += u64::from(s.alert);

@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod config;
+mod conformal_cmd;
 mod data;
 mod detect_cmd;
 mod evaluate;
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
             BenchWhat::Detect(a) => bench::detect(a),
         },
         Command::TrainDetector(a) => train_cmd::run(a, quiet),
+        Command::Calibrate(a) => conformal_cmd::run(a),
         Command::Detect(a) => detect_cmd::run(a, quiet),
         Command::Evaluate(a) => evaluate::run(a, quiet),
     };

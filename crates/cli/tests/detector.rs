@@ -166,3 +166,97 @@ fn gpus_without_the_cuda_build_is_a_clear_error() {
         .code(1)
         .stderr(predicate::str::contains("--features cuda"));
 }
+
+/// Trains a tiny model on the bundled recording; returns its path.
+fn tiny_model(dir: &Path, seed: &str) -> PathBuf {
+    let model = dir.join(format!("models-{seed}/detector.ckpt"));
+    bin()
+        .args(["-q", "train-detector", "--include-attacks", "--data"])
+        .arg(recording())
+        .arg("--output")
+        .arg(&model)
+        .arg("--config")
+        .arg(small_config(dir))
+        .args(["--seed", seed])
+        .assert()
+        .success();
+    model
+}
+
+#[test]
+fn calibrate_then_detect_adds_conformal_fields_and_refuses_another_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path(), "1");
+    // The recording without its truth.json counts as benign calibration data.
+    let benign = dir.path().join("heldout");
+    std::fs::create_dir_all(&benign).unwrap();
+    std::fs::copy(
+        recording().join("audit.log.gz"),
+        benign.join("audit.log.gz"),
+    )
+    .unwrap();
+    bin()
+        .args(["-q", "calibrate", "--confidence-level", "0.8", "--detector"])
+        .arg(&model)
+        .arg("--calibration-data")
+        .arg(&benign)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("benign and 0 attack windows"));
+    let cal = model.parent().unwrap().join("conformal_calibration.json");
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cal).unwrap()).unwrap();
+    assert_eq!(file["kind"], "causaldefend-conformal-calibration");
+    assert_eq!(file["version"], 1);
+    assert_eq!(file["detector_sha256"].as_str().unwrap().len(), 64);
+
+    // detect finds the calibration beside the model by itself.
+    let out = bin()
+        .args(["-v", "detect", "--model"])
+        .arg(&model)
+        .arg("--input")
+        .arg(recording().join("audit.log.gz"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("beside the model"));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        let p = l["p_value"].as_f64().unwrap();
+        assert!(p > 0.0 && p <= 1.0);
+        let set: Vec<&str> = l["prediction_set"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(set == ["benign"] || set == ["attack"], "{set:?}");
+        assert!(l["confidence"].as_f64().is_some());
+        let d = l["decision"].as_str().unwrap();
+        assert!(d == "auto" || d == "escalate");
+        assert!(!l["reason"].as_str().unwrap().is_empty());
+    }
+
+    // A calibration of another model is refused by name.
+    let other = tiny_model(dir.path(), "2");
+    bin()
+        .args(["-q", "detect", "--model"])
+        .arg(&other)
+        .arg("--calibration")
+        .arg(&cal)
+        .arg("--input")
+        .arg(recording().join("audit.log.gz"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "run `causaldefend calibrate` for this model",
+        ));
+}
