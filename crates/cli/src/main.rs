@@ -8,6 +8,7 @@ mod conformal_cmd;
 mod data;
 mod detect_cmd;
 mod evaluate;
+mod evaluate_conformal;
 mod inspect;
 mod pipeline;
 mod preprocess;
