@@ -378,6 +378,8 @@ pub struct CalibrateArgs {
 pub enum DatasetArg {
     /// The shared auditd recordings (benign_* and attack_* folders with truth.json).
     Auditd,
+    /// The shared Windows set (files labelled in labels.csv): file-level ranking.
+    Windows,
 }
 
 /// `evaluate` arguments.

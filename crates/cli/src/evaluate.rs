@@ -225,7 +225,9 @@ fn fmt_ms(values: &[f64]) -> String {
 
 /// Runs `evaluate`.
 pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
-    let DatasetArg::Auditd = args.dataset;
+    if args.dataset == DatasetArg::Windows {
+        return crate::evaluate_windows::run(args, quiet);
+    }
     let started = Instant::now();
     let base = resolve_config(&args.train)?;
     let reader = reader_for(&args.train, &base)?;

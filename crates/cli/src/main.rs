@@ -9,6 +9,7 @@ mod data;
 mod detect_cmd;
 mod evaluate;
 mod evaluate_conformal;
+mod evaluate_windows;
 mod inspect;
 mod pipeline;
 mod preprocess;
