@@ -260,3 +260,64 @@ fn calibrate_then_detect_adds_conformal_fields_and_refuses_another_model() {
             "run `causaldefend calibrate` for this model",
         ));
 }
+
+#[test]
+fn evaluate_reports_gnn_baseline_and_conformal_figures() {
+    // A miniature auditd dataset: the bundled recording as one attack and,
+    // with its truth rewritten, as three benign ones (two train, one tests).
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("auditd");
+    let truth = std::fs::read_to_string(recording().join("truth.json")).unwrap();
+    let mut benign: serde_json::Value = serde_json::from_str(&truth).unwrap();
+    benign["scenario"] = "benign".into();
+    benign["malicious_roots"] = serde_json::json!([]);
+    benign["malicious_pids"] = serde_json::json!([]);
+    for (name, t) in [
+        ("attack_T1003.008-1_s206", truth.clone()),
+        ("benign_s101", benign.to_string()),
+        ("benign_s102", benign.to_string()),
+        ("benign_s103", benign.to_string()),
+    ] {
+        let d = data.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(recording().join("audit.log.gz"), d.join("audit.log.gz")).unwrap();
+        std::fs::write(d.join("truth.json"), t).unwrap();
+    }
+    let out = dir.path().join("results/auditd.json");
+    bin()
+        .args([
+            "-q",
+            "evaluate",
+            "--dataset",
+            "auditd",
+            "--seeds",
+            "2",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("--config")
+        .arg(small_config(dir.path()))
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("window ROC-AUC"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_ne!(runs[0]["seed"], runs[1]["seed"]);
+    for r in runs {
+        let w = &r["gnn"]["window"];
+        let total = ["tp", "fp", "tn", "fn"]
+            .iter()
+            .map(|k| w[k].as_u64().unwrap())
+            .sum::<u64>();
+        // one benign and one attack recording of 9 windows each
+        assert_eq!(total, 18, "every test window counted once: {w}");
+        assert!(w["tn"].as_u64().unwrap() + w["fp"].as_u64().unwrap() >= 9);
+        assert_eq!(r["gnn"]["attacks_total"], 1);
+        assert!(r["baseline"]["node"]["tn"].as_u64().unwrap() > 0);
+    }
+    assert!(out.with_extension("md").is_file());
+}
