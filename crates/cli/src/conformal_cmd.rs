@@ -10,7 +10,6 @@ use sha2::{Digest, Sha256};
 use uncertainty::{Adaptivity, Calibration, CalibrationFile, Label, OnlineConformal, Prediction};
 
 use crate::args::{AdaptivityArg, CalibrateArgs};
-use crate::config::IngestConfig;
 use crate::data::{discover, is_attack, WindowReader};
 
 /// File name `calibrate` writes beside the detector by default, and `detect` looks for.
@@ -148,15 +147,8 @@ pub fn run(args: &CalibrateArgs) -> anyhow::Result<u8> {
         .with_context(|| format!("loading detector {}", args.detector.display()))?;
     let sha = sha256_file(&args.detector)?;
     let cfg = ckpt.model.config.clone();
-    let ingest = IngestConfig::load(args.config.as_deref())?;
-    let mut windowing = ingest.windowing;
-    windowing.window_secs = Some(cfg.window_secs);
-    windowing.window_events = None;
-    let reader = WindowReader {
-        format: args.format.into(),
-        ingest: ingest.ingest,
-        windowing,
-    };
+    let reader =
+        WindowReader::for_model(args.format.into(), args.config.as_deref(), cfg.window_secs)?;
     let sequences = discover(&args.calibration_data)?;
     let trained_on: Vec<&String> = ckpt.meta.training.inputs.iter().collect();
     let mut detector = detect::Detector::new(ckpt.clone(), device);

@@ -161,6 +161,25 @@ pub struct WindowReader {
 }
 
 impl WindowReader {
+    /// The reader for a model cutting `window_secs` windows: parser settings
+    /// from the ingest config (`path`, or defaults and environment), windows
+    /// by time only, as the model was trained.
+    pub fn for_model(
+        format: InputFormat,
+        ingest_config: Option<&Path>,
+        window_secs: f64,
+    ) -> anyhow::Result<Self> {
+        let ingest = crate::config::IngestConfig::load(ingest_config)?;
+        let mut windowing = ingest.windowing;
+        windowing.window_secs = Some(window_secs);
+        windowing.window_events = None;
+        Ok(Self {
+            format,
+            ingest: ingest.ingest,
+            windowing,
+        })
+    }
+
     /// Every window of `seq`, in time order. Malformed records of raw logs
     /// are skipped and counted in the log (the same policy as `preprocess`).
     pub fn windows(&self, seq: &Sequence) -> anyhow::Result<Vec<GraphWindow>> {

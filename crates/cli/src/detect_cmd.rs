@@ -6,7 +6,6 @@ use anyhow::Context;
 use event::{Entity, NativeId};
 
 use crate::args::DetectArgs;
-use crate::config::IngestConfig;
 use crate::data::{discover, WindowReader};
 
 /// RFC 3339 text of a nanosecond timestamp.
@@ -77,15 +76,8 @@ pub fn run(args: &DetectArgs, _quiet: bool) -> anyhow::Result<u8> {
         .with_context(|| format!("loading model {}", args.model.display()))?;
     let cfg = ckpt.model.config.clone();
     let node_threshold = ckpt.meta.thresholds.node;
-    let ingest = IngestConfig::load(args.config.as_deref())?;
-    let mut windowing = ingest.windowing;
-    windowing.window_secs = Some(cfg.window_secs);
-    windowing.window_events = None;
-    let reader = WindowReader {
-        format: args.format.into(),
-        ingest: ingest.ingest,
-        windowing,
-    };
+    let reader =
+        WindowReader::for_model(args.format.into(), args.config.as_deref(), cfg.window_secs)?;
     let mut conformal = crate::conformal_cmd::for_detect(
         &args.model,
         args.calibration.as_deref(),

@@ -214,7 +214,8 @@ fn windows_of(
     Ok((w, p))
 }
 
-fn fmt_ms(values: &[f64]) -> String {
+/// `mean ± sd` of the finite values, `n/a` when there are none.
+pub(crate) fn fmt_ms(values: &[f64]) -> String {
     let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     if finite.is_empty() {
         return "n/a".to_owned();

@@ -12,12 +12,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use detect::metrics::{mean_std, pr_auc, roc_auc, Confusion};
+use detect::metrics::{pr_auc, roc_auc, Confusion};
 use detect::{Detector, InMemory, RarityBaseline};
 use serde::Serialize;
 
 use crate::args::EvaluateArgs;
 use crate::data::{discover, Sequence};
+use crate::evaluate::fmt_ms;
 use crate::train_cmd::{reader_for, resolve_config};
 
 /// File-level figures of one scorer.
@@ -78,15 +79,6 @@ fn file_figures(scores: &[f64], labels: &[bool], threshold: f64) -> FileFigures 
         pr_auc: pr_auc(scores, labels),
         at_threshold: Confusion::at(scores, labels, threshold),
     }
-}
-
-fn fmt(values: &[f64]) -> String {
-    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return "n/a".into();
-    }
-    let (m, s) = mean_std(&v);
-    format!("{m:.3} ± {s:.3}")
 }
 
 /// Runs the Windows evaluation.
@@ -222,7 +214,7 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
     for (name, get) in rows {
         let g: Vec<f64> = runs.iter().map(|r| get(&r.gnn)).collect();
         let b: Vec<f64> = runs.iter().map(|r| get(&r.baseline)).collect();
-        md.push_str(&format!("| {name} | {} | {} |\n", fmt(&g), fmt(&b)));
+        md.push_str(&format!("| {name} | {} | {} |\n", fmt_ms(&g), fmt_ms(&b)));
     }
     println!("{md}");
     if let Some(out) = &args.output {

@@ -9,7 +9,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::{TrainDetectorArgs, TrainFlags};
-use crate::config::{load_detector_config, IngestConfig};
+use crate::config::load_detector_config;
 use crate::data::{discover, DiskSource, Sequence, WindowReader};
 
 /// The config file used when `--config` is absent and it exists.
@@ -43,15 +43,11 @@ pub fn reader_for(
     flags: &TrainFlags,
     config: &detect::DetectorConfig,
 ) -> anyhow::Result<WindowReader> {
-    let ingest = IngestConfig::load(flags.ingest_config.as_deref())?;
-    let mut windowing = ingest.windowing;
-    windowing.window_secs = Some(config.window_secs);
-    windowing.window_events = None;
-    Ok(WindowReader {
-        format: flags.format.into(),
-        ingest: ingest.ingest,
-        windowing,
-    })
+    WindowReader::for_model(
+        flags.format.into(),
+        flags.ingest_config.as_deref(),
+        config.window_secs,
+    )
 }
 
 /// A progress bar over epochs, hidden when quiet or not a terminal.
