@@ -38,6 +38,10 @@ pub struct DetectorConfig {
     pub max_edges_per_window: usize,
     /// Nodes averaged into a window's score (its top-k node scores).
     pub window_top_k: usize,
+    /// Take the window score over process nodes only (all nodes when a
+    /// window has none): attacks act through processes, while busy files and
+    /// sockets of benign services crowd the top of the node ranking.
+    pub window_score_processes_only: bool,
     /// Quantile of benign validation window scores used as the alert threshold.
     pub threshold_quantile: f64,
     /// Quantile of benign validation node scores above which a node is flagged.
@@ -67,6 +71,7 @@ impl Default for DetectorConfig {
             patience: 3,
             max_edges_per_window: 20_000,
             window_top_k: 5,
+            window_score_processes_only: false,
             threshold_quantile: 1.0,
             node_threshold_quantile: 0.999,
             max_tracked_entities: 100_000,

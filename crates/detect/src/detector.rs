@@ -65,6 +65,27 @@ pub fn top_k_mean(values: &[f64], k: usize) -> f64 {
     v[..k].iter().sum::<f64>() / k as f64
 }
 
+/// A window's score from its node scores (by row), by the config's rule.
+pub fn window_score(
+    window: &PreparedWindow,
+    node_scores: &[f64],
+    config: &crate::DetectorConfig,
+) -> f64 {
+    if config.window_score_processes_only {
+        let procs: Vec<f64> = window
+            .nodes
+            .iter()
+            .zip(node_scores)
+            .filter(|(e, _)| e.kind == event::EntityKind::Process)
+            .map(|(_, s)| *s)
+            .collect();
+        if !procs.is_empty() {
+            return top_k_mean(&procs, config.window_top_k);
+        }
+    }
+    top_k_mean(node_scores, config.window_top_k)
+}
+
 /// Nearest-rank upper quantile of `sorted` (ascending); 0 when empty.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -138,7 +159,7 @@ impl Detector {
             )?;
             s.to_vec1::<f32>()?.into_iter().map(f64::from).collect()
         };
-        let score = top_k_mean(&node_scores, self.checkpoint.model.config.window_top_k);
+        let score = window_score(window, &node_scores, &self.checkpoint.model.config);
         Ok(WindowScore {
             window_id: window.window_id,
             start_ns: window.start_ns,

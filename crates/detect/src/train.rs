@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{Checkpoint, CheckpointMeta, EpochLoss, Thresholds, TrainingData};
 use crate::config::DetectorConfig;
-use crate::detector::{quantile, step, top_k_mean};
+use crate::detector::{quantile, step, window_score};
 use crate::error::{Error, Result};
 use crate::features::PreparedWindow;
 use crate::model::Model;
@@ -324,7 +324,7 @@ fn thresholds(model: &Model, data: &dyn WindowSource, device: &Device) -> Result
             let (_, _, s) = step(model, &mut state, w, device)?;
             if i >= split || !held_out {
                 let s: Vec<f64> = s.to_vec1::<f32>()?.into_iter().map(f64::from).collect();
-                window_scores.push(top_k_mean(&s, c.window_top_k));
+                window_scores.push(window_score(w, &s, c));
                 node_scores.extend(s);
             }
         }
