@@ -41,6 +41,9 @@ pub struct DetectorConfig {
     /// Take the window score over process nodes only (all nodes when a
     /// window has none): attacks act through processes, while busy files and
     /// sockets of benign services crowd the top of the node ranking.
+    /// Left out of checkpoints when off, so that checkpoints made before the
+    /// option existed keep their bytes.
+    #[serde(skip_serializing_if = "is_false")]
     pub window_score_processes_only: bool,
     /// Quantile of benign validation window scores used as the alert threshold.
     pub threshold_quantile: f64,
@@ -52,6 +55,10 @@ pub struct DetectorConfig {
     pub state_ttl_windows: u32,
     /// Window length (seconds) used when training from raw logs.
     pub window_secs: f64,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Default for DetectorConfig {
