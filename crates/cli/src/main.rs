@@ -42,7 +42,25 @@ fn init_logging(cli: &Cli) {
     }
 }
 
+/// candle sizes its spinning worker pool by the machine's physical cores and
+/// ignores the CPU set the process may run on (taskset, container quotas):
+/// on one allowed core, two spinning workers made scoring three times slower
+/// (docs/BENCHMARKS.md). Size it by what this process may use, unless the
+/// user chose (`CANDLE_NUM_THREADS` or `RAYON_NUM_THREADS`).
+fn size_compute_threads() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_some()
+        || std::env::var_os("RAYON_NUM_THREADS").is_some()
+    {
+        return;
+    }
+    if let Ok(n) = std::thread::available_parallelism() {
+        // Single-threaded here: no other thread reads the environment yet.
+        std::env::set_var("CANDLE_NUM_THREADS", n.get().to_string());
+    }
+}
+
 fn main() -> ExitCode {
+    size_compute_threads();
     let cli = Cli::parse();
     init_logging(&cli);
     let quiet = cli.quiet > 0;
