@@ -69,6 +69,29 @@ pub fn node_json(e: &Entity, score: f64, node_threshold: f64) -> serde_json::Val
     v
 }
 
+/// A preprocessed folder keeps the windows it was cut with; scores of
+/// windows of another length than the model's are not comparable with its
+/// threshold, so say so (the folder is still scored).
+fn warn_on_window_mismatch(seq: &crate::data::Sequence, model_secs: f64) {
+    let crate::data::Origin::Preprocessed(dir) = &seq.origin else {
+        return;
+    };
+    if let Ok(m) = graph::read_manifest(dir) {
+        let same = m
+            .windowing
+            .window_secs
+            .is_some_and(|s| (s - model_secs).abs() < 1e-9);
+        if !same {
+            tracing::warn!(
+                input = %dir.display(),
+                folder_window_secs = ?m.windowing.window_secs,
+                model_window_secs = model_secs,
+                "the folder was cut into other windows than the model was trained on: scores and threshold do not compare; re-run preprocess with --window-secs {model_secs}"
+            );
+        }
+    }
+}
+
 /// Runs `detect`.
 pub fn run(args: &DetectArgs, _quiet: bool) -> anyhow::Result<u8> {
     let device = detect::device(args.gpus)?;
@@ -100,6 +123,7 @@ pub fn run(args: &DetectArgs, _quiet: bool) -> anyhow::Result<u8> {
     let mut detector = detect::Detector::new(ckpt, device);
     let (mut windows, mut alerts) = (0u64, 0u64);
     for seq in &sequences {
+        warn_on_window_mismatch(seq, cfg.window_secs);
         detector.reset();
         for w in reader.windows(seq)? {
             let prepared = detect::prepare(&w, cfg.max_edges_per_window);

@@ -321,3 +321,73 @@ fn evaluate_reports_gnn_baseline_and_conformal_figures() {
     }
     assert!(out.with_extension("md").is_file());
 }
+
+#[test]
+fn trains_on_a_preprocessed_folder_and_warns_when_its_windows_differ() {
+    let dir = tempfile::tempdir().unwrap();
+    let pre = dir.path().join("pre");
+    bin()
+        .args([
+            "-q",
+            "preprocess",
+            "--window-secs",
+            "5",
+            "--format",
+            "auditd",
+            "--input",
+        ])
+        .arg(recording().join("audit.log.gz"))
+        .arg("--output")
+        .arg(&pre)
+        .assert()
+        .success();
+    let model = dir.path().join("m.ckpt");
+    let out = bin()
+        .args(["-q", "train-detector", "--json", "--data"])
+        .arg(&pre)
+        .arg("--output")
+        .arg(&model)
+        .arg("--config")
+        .arg(small_config(dir.path()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["sequences"], 1);
+    // 40 s in 5 s windows, one held out.
+    let windows = summary["train_windows"].as_u64().unwrap()
+        + summary["validation_windows"].as_u64().unwrap();
+    assert!((8..=10).contains(&windows), "{windows}");
+
+    // The same folder cut into 10 s windows no longer matches the 5 s model.
+    let pre10 = dir.path().join("pre10");
+    bin()
+        .args([
+            "-q",
+            "preprocess",
+            "--window-secs",
+            "10",
+            "--format",
+            "auditd",
+            "--input",
+        ])
+        .arg(recording().join("audit.log.gz"))
+        .arg("--output")
+        .arg(&pre10)
+        .assert()
+        .success();
+    bin()
+        .args(["detect", "--model"])
+        .arg(&model)
+        .arg("--input")
+        .arg(&pre10)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "other windows than the model was trained on",
+        ));
+}
