@@ -509,8 +509,17 @@ fn render(
 }
 
 fn render_conformal(runs: &[SeedRun]) -> String {
-    let conf: Vec<&crate::evaluate_conformal::ConformalFigures> =
-        runs.iter().filter_map(|r| r.conformal.as_ref()).collect();
+    render_conformal_of(
+        &runs
+            .iter()
+            .filter_map(|r| r.conformal.clone())
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The conformal tables (mean ± sd over seeds) as Markdown.
+pub(crate) fn render_conformal_of(all: &[crate::evaluate_conformal::ConformalFigures]) -> String {
+    let conf: Vec<&crate::evaluate_conformal::ConformalFigures> = all.iter().collect();
     let Some(first) = conf.first() else {
         return "\nconformal: not computed (no calibration windows)\n".to_owned();
     };
