@@ -20,6 +20,7 @@
 pub mod auditd;
 pub mod cdm;
 mod error;
+mod fifo;
 mod format;
 mod input;
 pub mod labels;

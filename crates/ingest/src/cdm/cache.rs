@@ -8,70 +8,41 @@
 //! again becomes an entity of kind `unknown` with the same UUID, so it is still
 //! the same node of the graph (see `docs/formats/cdm.md`).
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use event::Entity;
 
+use crate::fifo::FifoMap;
+
 /// Entities by canonical UUID text.
-pub(crate) struct UuidCache {
-    map: HashMap<Arc<str>, Arc<Entity>>,
-    order: VecDeque<Arc<str>>,
-    max_entities: usize,
-    evictions: u64,
-}
+pub(crate) struct UuidCache(FifoMap<Arc<str>, Arc<Entity>>);
 
 impl UuidCache {
     /// A table holding at most `max_entities` entries (at least one).
     pub fn new(max_entities: usize) -> Self {
-        Self {
-            map: HashMap::new(),
-            order: VecDeque::new(),
-            max_entities: max_entities.max(1),
-            evictions: 0,
-        }
+        Self(FifoMap::new(max_entities))
     }
 
     /// The entity recorded for `uuid`.
     pub fn get(&self, uuid: &str) -> Option<&Arc<Entity>> {
-        self.map.get(uuid)
+        self.0.get(uuid)
     }
 
     /// Records (or replaces) the entity for `uuid`; evicts the oldest entry
     /// when the table is full.
     pub fn put(&mut self, uuid: &str, entity: Arc<Entity>) {
-        if let Some(slot) = self.map.get_mut(uuid) {
-            *slot = entity;
-            return;
-        }
-        while self.map.len() >= self.max_entities {
-            let Some(oldest) = self.order.pop_front() else {
-                break;
-            };
-            if self.map.remove(&oldest).is_some() {
-                self.evictions = self.evictions.saturating_add(1);
-                tracing::debug!(
-                    message = "CDM entity evicted.",
-                    uuid = %oldest,
-                    max_entities = self.max_entities,
-                    evictions = self.evictions
-                );
-            }
-        }
-        let key: Arc<str> = Arc::from(uuid);
-        self.order.push_back(Arc::clone(&key));
-        self.map.insert(key, entity);
+        self.0.insert(Arc::from(uuid), entity, "CDM entities");
     }
 
     /// Entries dropped so far.
     pub fn evictions(&self) -> u64 {
-        self.evictions
+        self.0.evictions()
     }
 
     /// Entries held now.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.0.len()
     }
 }
 

@@ -6,56 +6,33 @@
 //! eviction costs attributes that only its creation record carried (command
 //! line, hashes), never identity.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use event::{Entity, EntityId};
 
+use crate::fifo::FifoMap;
+
 /// Entities by id, at most `cap` of them.
 #[derive(Debug)]
-pub struct EntityCache {
-    map: HashMap<EntityId, Arc<Entity>>,
-    order: VecDeque<EntityId>,
-    cap: usize,
-    evictions: u64,
-}
+pub struct EntityCache(FifoMap<EntityId, Arc<Entity>>);
 
 impl EntityCache {
     /// An empty cache holding at most `cap` entities (at least one).
     pub fn new(cap: usize) -> Self {
-        Self {
-            map: HashMap::new(),
-            order: VecDeque::new(),
-            cap: cap.max(1),
-            evictions: 0,
-        }
+        Self(FifoMap::new(cap))
     }
 
     /// The cached entity with this id.
     pub fn get(&self, id: EntityId) -> Option<Arc<Entity>> {
-        self.map.get(&id).cloned()
+        self.0.get(&id).cloned()
     }
 
     /// Caches `entity`, replacing any entity with the same id, evicting the
     /// oldest when full. Returns the shared handle.
     pub fn insert(&mut self, entity: Entity) -> Arc<Entity> {
-        let id = entity.id;
         let entity = Arc::new(entity);
-        if self.map.insert(id, Arc::clone(&entity)).is_none() {
-            self.order.push_back(id);
-            while self.map.len() > self.cap {
-                let Some(old) = self.order.pop_front() else {
-                    break;
-                };
-                self.map.remove(&old);
-                self.evictions = self.evictions.saturating_add(1);
-                tracing::debug!(
-                    message = "Entity cache full, evicted the oldest entity.",
-                    cap = self.cap,
-                    evictions = self.evictions
-                );
-            }
-        }
+        self.0
+            .insert(entity.id, Arc::clone(&entity), "sysmon entities");
         entity
     }
 
@@ -69,13 +46,13 @@ impl EntityCache {
 
     /// Entities evicted so far.
     pub fn evictions(&self) -> u64 {
-        self.evictions
+        self.0.evictions()
     }
 
     /// Entities held now.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.0.len()
     }
 }
 
