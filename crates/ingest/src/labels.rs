@@ -76,6 +76,24 @@ fn csv_error(path: &Arc<PathBuf>, line: u64, e: &csv::Error) -> Error {
     )
 }
 
+/// Reads the next CSV record into `record` and returns its line; a record
+/// that does not parse is reported in `errors` and skipped. `None` at the end.
+fn next_record<R: std::io::Read>(
+    csv: &mut csv::Reader<R>,
+    record: &mut csv::StringRecord,
+    path: &Arc<PathBuf>,
+    errors: &mut Vec<Error>,
+) -> Option<u64> {
+    loop {
+        let line = csv.position().line();
+        match csv.read_record(record) {
+            Ok(false) => return None,
+            Ok(true) => return Some(record.position().map_or(line, csv::Position::line)),
+            Err(e) => errors.push(csv_error(path, line, &e)),
+        }
+    }
+}
+
 impl NodeLabels {
     /// An empty set.
     pub fn new() -> Self {
@@ -157,17 +175,7 @@ impl NodeLabels {
         let default_dataset: Arc<str> = Arc::from(default_dataset);
         let mut report = LoadReport::default();
         let mut record = csv::StringRecord::new();
-        loop {
-            let line = csv.position().line();
-            match csv.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    report.errors.push(csv_error(&path, line, &e));
-                    continue;
-                }
-            }
-            let line = record.position().map_or(line, csv::Position::line);
+        while let Some(line) = next_record(&mut csv, &mut record, &path, &mut report.errors) {
             if record.len() != width {
                 report.errors.push(Error::malformed(
                     &path,
@@ -284,17 +292,7 @@ impl NodeLabels {
             .from_reader(reader);
         let mut report = LoadReport::default();
         let mut record = csv::StringRecord::new();
-        loop {
-            let line = csv.position().line();
-            match csv.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    report.errors.push(csv_error(&path, line, &e));
-                    continue;
-                }
-            }
-            let line = record.position().map_or(line, csv::Position::line);
+        while let Some(line) = next_record(&mut csv, &mut record, &path, &mut report.errors) {
             let (Some(id), Some(node)) = (record.get(0), record.get(1)) else {
                 report.errors.push(Error::malformed(
                     &path,
@@ -468,17 +466,7 @@ impl GraphLabels {
         }
         let mut report = LoadReport::default();
         let mut record = csv::StringRecord::new();
-        loop {
-            let line = csv.position().line();
-            match csv.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    report.errors.push(csv_error(&path, line, &e));
-                    continue;
-                }
-            }
-            let line = record.position().map_or(line, csv::Position::line);
+        while let Some(line) = next_record(&mut csv, &mut record, &path, &mut report.errors) {
             let bad = |field: &str, expected: &'static str, found: &str| {
                 Error::malformed(&path, line, field, expected, found.as_bytes())
             };
