@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use uncertainty::{Adaptivity, Calibration, CalibrationFile, Label, OnlineConformal, Prediction};
 
 use crate::args::{AdaptivityArg, CalibrateArgs};
-use crate::data::{discover, is_attack, WindowReader};
+use crate::data::{discover, WindowReader};
 
 /// File name `calibrate` writes beside the detector by default, and `detect` looks for.
 pub const DEFAULT_CALIBRATION_NAME: &str = "conformal_calibration.json";
@@ -166,7 +166,7 @@ pub fn run(args: &CalibrateArgs) -> anyhow::Result<u8> {
         let malicious = seq
             .truth
             .as_ref()
-            .filter(|t| is_attack(t))
+            .filter(|t| t.is_attack())
             .map(|t| &t.malicious_pids);
         for w in reader.windows(seq)? {
             let p = detect::prepare(&w, cfg.max_edges_per_window);

@@ -17,11 +17,6 @@ use ingest::{EventStream, IngestSettings, InputFormat};
 /// Ground truth of a recording (`truth.json` beside the log).
 pub type Truth = ingest::labels::AuditdTruth;
 
-/// True for attack recordings.
-pub fn is_attack(t: &Truth) -> bool {
-    t.scenario == "attack"
-}
-
 /// Where one sequence's windows are.
 #[derive(Debug, Clone)]
 pub enum Origin {

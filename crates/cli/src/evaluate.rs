@@ -173,7 +173,7 @@ fn split_auditd(seqs: Vec<Sequence>) -> anyhow::Result<(Vec<Sequence>, Vec<Seque
             .truth
             .as_ref()
             .with_context(|| format!("{}: no truth.json beside it", s.name))?;
-        if crate::data::is_attack(truth) {
+        if truth.is_attack() {
             attacks.push(s);
         } else if s.name.contains("long") {
             benign_long.push(s);
@@ -287,7 +287,7 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
         let (attack, malicious) = s
             .truth
             .as_ref()
-            .map(|t| (crate::data::is_attack(t), t.malicious_pids.clone()))
+            .map(|t| (t.is_attack(), t.malicious_pids.clone()))
             .unwrap_or_default();
         tests.push(TestSeq {
             name: s.name.clone(),

@@ -7,8 +7,6 @@
 //! A file with no mapped event (a channel the Sysmon/Security table does not
 //! cover) has no window and scores 0; how many did is reported.
 
-use std::collections::HashMap;
-use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -90,36 +88,6 @@ fn conformal_split(
     s
 }
 
-fn read_labels(path: &Path) -> anyhow::Result<HashMap<String, bool>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
-    let headers = r
-        .headers()
-        .with_context(|| format!("{}: header", path.display()))?
-        .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .with_context(|| format!("{}: no `{name}` column", path.display()))
-    };
-    let (pc, lc) = (col("path")?, col("label")?);
-    let mut out = HashMap::new();
-    for (i, rec) in r.records().enumerate() {
-        let rec = rec.with_context(|| format!("{}: record {}", path.display(), i + 2))?;
-        let (Some(p), Some(l)) = (rec.get(pc), rec.get(lc)) else {
-            anyhow::bail!("{}: record {} is short", path.display(), i + 2);
-        };
-        let attack = match l {
-            "attack" => true,
-            "benign" => false,
-            other => anyhow::bail!("{}: record {}: label `{other}`", path.display(), i + 2),
-        };
-        out.insert(p.to_owned(), attack);
-    }
-    Ok(out)
-}
-
 fn file_figures(scores: &[f64], labels: &[bool], threshold: f64) -> FileFigures {
     FileFigures {
         roc_auc: roc_auc(scores, labels),
@@ -135,11 +103,18 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
     let reader = reader_for(&args.train, &base)?;
     let device = detect::device(args.train.gpus)?;
     let policy = crate::conformal_cmd::load_policy(None)?;
-    let labels = read_labels(&args.data.join("labels.csv"))?;
+    let labels_path = args.data.join("labels.csv");
+    let mut labels = ingest::labels::FileLabels::default();
+    let report = labels
+        .read_csv(&labels_path)
+        .with_context(|| format!("reading {}", labels_path.display()))?;
+    for e in &report.errors {
+        tracing::warn!(error = %e, "label row skipped");
+    }
     let mut benign: Vec<Sequence> = Vec::new();
     let mut attack: Vec<Sequence> = Vec::new();
     for s in discover(std::slice::from_ref(&args.data))? {
-        match labels.get(&s.name) {
+        match labels.is_attack(&s.name) {
             Some(true) => attack.push(s),
             Some(false) => benign.push(s),
             None => tracing::debug!(file = %s.name, "not in labels.csv; left out"),

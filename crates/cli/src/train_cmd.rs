@@ -99,9 +99,11 @@ pub fn benign_only(
     if include_attacks {
         return (sequences, Vec::new());
     }
-    let (attack, benign): (Vec<_>, Vec<_>) = sequences
-        .into_iter()
-        .partition(|s| s.truth.as_ref().is_some_and(crate::data::is_attack));
+    let (attack, benign): (Vec<_>, Vec<_>) = sequences.into_iter().partition(|s| {
+        s.truth
+            .as_ref()
+            .is_some_and(ingest::labels::AuditdTruth::is_attack)
+    });
     (benign, attack.into_iter().map(|s| s.name).collect())
 }
 

@@ -507,6 +507,80 @@ impl GraphLabels {
     }
 }
 
+/// Labels of whole log files (the shared Windows set's `labels.csv`: a
+/// `path` column relative to the set's folder and a `label` column, among
+/// others), for datasets labelled per file rather than per node.
+#[derive(Debug, Default, Clone)]
+pub struct FileLabels {
+    by_path: HashMap<String, bool>,
+}
+
+impl FileLabels {
+    /// True when `path` (relative, `/`-separated) is an attack file; `None`
+    /// when it is not labelled.
+    pub fn is_attack(&self, path: &str) -> Option<bool> {
+        self.by_path.get(path).copied()
+    }
+
+    /// Files labelled.
+    pub fn len(&self) -> usize {
+        self.by_path.len()
+    }
+
+    /// True when no file is labelled.
+    pub fn is_empty(&self) -> bool {
+        self.by_path.is_empty()
+    }
+
+    /// Reads a table with a header naming `path` and `label` columns (label
+    /// `benign` or `attack`); other columns are ignored.
+    ///
+    /// # Errors
+    /// File-level: the file cannot be opened or a column is missing.
+    pub fn read_csv(&mut self, path: &Path) -> Result<LoadReport> {
+        let (path, reader) = open_file(path)?;
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+        let header = csv.headers().map_err(|e| csv_error(&path, 1, &e))?.clone();
+        let column = |name: &'static str| {
+            header.iter().position(|h| h.trim() == name).ok_or_else(|| {
+                Error::malformed(&path, 1, "header", name, header.as_slice().as_bytes())
+            })
+        };
+        let (path_col, label_col) = (column("path")?, column("label")?);
+        let mut report = LoadReport::default();
+        let mut record = csv::StringRecord::new();
+        while let Some(line) = next_record(&mut csv, &mut record, &path, &mut report.errors) {
+            let (Some(file), Some(label)) = (record.get(path_col), record.get(label_col)) else {
+                report.errors.push(Error::malformed(
+                    &path,
+                    line,
+                    "columns",
+                    "the header's columns",
+                    record.as_slice().as_bytes(),
+                ));
+                continue;
+            };
+            let attack = match label.trim() {
+                "attack" => true,
+                "benign" => false,
+                other => {
+                    report.errors.push(Error::malformed(
+                        &path,
+                        line,
+                        "label",
+                        "`benign` or `attack`",
+                        other.as_bytes(),
+                    ));
+                    continue;
+                }
+            };
+            self.by_path.insert(file.trim().to_owned(), attack);
+            report.rows = report.rows.saturating_add(1);
+        }
+        Ok(report)
+    }
+}
+
 /// One injected attack of an auditd recording.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AttackRoot {
@@ -542,6 +616,11 @@ pub struct AuditdTruth {
 const RECORDING_SLACK_NANOS: i64 = 5_000_000_000;
 
 impl AuditdTruth {
+    /// True for attack recordings (`scenario: attack`).
+    pub fn is_attack(&self) -> bool {
+        self.scenario == "attack"
+    }
+
     /// True when `pid`, seen at `start` (when known), is malicious in this
     /// recording. Pids are not reused within a recording, so the pid decides;
     /// the time only rules out a process from another recording.

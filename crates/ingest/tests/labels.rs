@@ -5,7 +5,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use causaldefend_ingest::labels::{
-    read_auditd_truth, GraphLabels, GroundTruth, LabelOrigin, NodeLabels,
+    read_auditd_truth, FileLabels, GraphLabels, GroundTruth, LabelOrigin, NodeLabels,
 };
 use event::{Entity, EntityKind, NativeId, Timestamp};
 
@@ -335,4 +335,34 @@ fn truncated_gzip_label_table_reports_an_error() {
     let report = labels.read_labels_csv(&p, "darpa").unwrap();
     assert!(report.rows > 100);
     assert!(!report.errors.is_empty());
+}
+
+#[test]
+fn file_labels_by_path_and_bad_rows_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = temp(
+        &dir,
+        "labels.csv",
+        "path,format,label,techniques\n\
+         attack/evtx/a.evtx.gz,evtx,attack,T1078\n\
+         benign/evtx/b.evtx.gz,evtx,benign,\n\
+         benign/evtx/c.evtx.gz,evtx,maybe,\n",
+    );
+    let mut l = FileLabels::default();
+    let report = l.read_csv(&p).unwrap();
+    assert_eq!(report.rows, 2);
+    assert_eq!(l.len(), 2);
+    assert_eq!(l.is_attack("attack/evtx/a.evtx.gz"), Some(true));
+    assert_eq!(l.is_attack("benign/evtx/b.evtx.gz"), Some(false));
+    assert_eq!(l.is_attack("benign/evtx/c.evtx.gz"), None);
+    assert_eq!(report.errors.len(), 1);
+    let e = report.errors[0].to_string();
+    assert!(
+        e.contains(":4") && e.contains("label") && e.contains("maybe"),
+        "{e}"
+    );
+    // A table without a `label` column is refused by name.
+    let q = temp(&dir, "nolabel.csv", "path,format\nx,evtx\n");
+    let err = FileLabels::default().read_csv(&q).unwrap_err().to_string();
+    assert!(err.contains("label"), "{err}");
 }
