@@ -180,15 +180,8 @@ pub fn detect(args: &crate::args::BenchDetectArgs) -> anyhow::Result<u8> {
         "repeats": times.len(),
     });
     if let Some(input) = &args.input {
-        let windowing = graph::WindowSettings {
-            window_secs: Some(cfg.window_secs),
-            ..graph::WindowSettings::default()
-        };
-        let reader = crate::data::WindowReader {
-            format: args.format.into(),
-            ingest: ingest::IngestSettings::default(),
-            windowing,
-        };
+        let reader =
+            crate::data::WindowReader::for_model(args.format.into(), None, cfg.window_secs)?;
         let t = Instant::now();
         let mut events = 0u64;
         let mut windows = 0u64;

@@ -297,19 +297,16 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             prepared,
         });
     }
-    let b_windows: Vec<Vec<f64>> = tests
+    // One scoring per window gives both the window and the node scores.
+    let (b_windows, b_nodes): (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>) = tests
         .iter()
         .map(|t| {
             t.windows
                 .iter()
-                .map(|w| baseline.score(w, base.window_top_k).0)
-                .collect()
+                .map(|w| baseline.score(w, base.window_top_k))
+                .unzip()
         })
-        .collect();
-    let b_nodes: Vec<Vec<Vec<f64>>> = tests
-        .iter()
-        .map(|t| t.windows.iter().map(|w| baseline.node_scores(w)).collect())
-        .collect();
+        .unzip();
     let baseline_figures = figures(&tests, &b_windows, &b_nodes, b_threshold, b_node_threshold);
 
     let mut runs = Vec::new();

@@ -141,6 +141,7 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
     let mut mem = InMemory::default();
     let mut baseline = RarityBaseline::default();
     let mut train_windows = 0;
+    let mut train_graphs = Vec::with_capacity(train.len());
     for s in &train {
         let w = reader.windows(s)?;
         for win in &w {
@@ -153,6 +154,7 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
                 .collect(),
         );
         mem.names.push(s.name.clone());
+        train_graphs.push(w);
     }
     if train_windows == 0 {
         anyhow::bail!("the benign training files hold no mapped events");
@@ -174,12 +176,11 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
         })
         .collect();
     // The baseline's threshold: its highest score on its own training windows.
-    let mut b_threshold = 0.0f64;
-    for s in &train {
-        for w in reader.windows(s)? {
-            b_threshold = b_threshold.max(baseline.score(&w, base.window_top_k).0);
-        }
-    }
+    let b_threshold = train_graphs
+        .iter()
+        .flatten()
+        .map(|w| baseline.score(w, base.window_top_k).0)
+        .fold(0.0, f64::max);
     let mut runs = Vec::new();
     for i in 0..args.seeds {
         let mut config = base.clone();

@@ -70,17 +70,16 @@ pub fn train_on(
     sequences: Vec<Sequence>,
     config: detect::DetectorConfig,
     reader: &WindowReader,
-    gpus: u32,
+    device: &detect::Device,
     quiet: bool,
 ) -> anyhow::Result<detect::Checkpoint> {
-    let device = detect::device(gpus)?;
     let pb = epoch_bar(config.epochs, quiet);
     let source = DiskSource {
         sequences,
         reader,
         max_edges: config.max_edges_per_window,
     };
-    let ckpt = detect::train(config, &source, &device, &mut |e| {
+    let ckpt = detect::train(config, &source, device, &mut |e| {
         pb.set_position(e.epoch as u64);
         pb.set_message(format!(
             "train loss {:.4}, validation loss {:.4}",
@@ -111,7 +110,8 @@ pub fn benign_only(
 pub fn run(args: &TrainDetectorArgs, quiet: bool) -> anyhow::Result<u8> {
     let started = Instant::now();
     let config = resolve_config(&args.train)?;
-    detect::device(args.train.gpus)?;
+    // Before reading any data, so that `--gpus` without GPU support fails at once.
+    let device = detect::device(args.train.gpus)?;
     let reader = reader_for(&args.train, &config)?;
     let (sequences, skipped) = benign_only(discover(&args.data)?, args.include_attacks);
     if !skipped.is_empty() {
@@ -124,7 +124,7 @@ pub fn run(args: &TrainDetectorArgs, quiet: bool) -> anyhow::Result<u8> {
         anyhow::bail!("no benign training data left under the given paths");
     }
     tracing::info!(sequences = sequences.len(), "training");
-    let ckpt = train_on(sequences, config, &reader, args.train.gpus, quiet)?;
+    let ckpt = train_on(sequences, config, &reader, &device, quiet)?;
     ckpt.save(&args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;
     print_summary(

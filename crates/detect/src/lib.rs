@@ -22,6 +22,8 @@ pub mod state;
 pub mod train;
 
 pub use baseline::RarityBaseline;
+/// The compute device (CPU, or a GPU with the `cuda` feature); see [`device`].
+pub use candle_core::Device;
 pub use checkpoint::{Checkpoint, CheckpointMeta};
 pub use config::DetectorConfig;
 pub use detector::{Detector, NodeScore, WindowScore};
