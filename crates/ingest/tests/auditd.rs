@@ -3,20 +3,19 @@
 
 mod support {
     pub mod auditd_count;
+    pub mod common;
 }
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use causaldefend_ingest::{auditd, Error, IngestSettings, InputFile};
 use event::{EdgeKind, EntityKind, Event};
 use support::auditd_count::{count, AuditCount};
+use support::common::{error_kinds, split, temp_file, testdata};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/auditd")
-        .join(name)
+    testdata("auditd", name)
 }
 
 fn parse_with(path: &Path, settings: &IngestSettings) -> Vec<Result<Event, Error>> {
@@ -26,33 +25,6 @@ fn parse_with(path: &Path, settings: &IngestSettings) -> Vec<Result<Event, Error
 
 fn parse(path: &Path) -> Vec<Result<Event, Error>> {
     parse_with(path, &IngestSettings::default())
-}
-
-fn split(items: Vec<Result<Event, Error>>) -> (Vec<Event>, Vec<Error>) {
-    let mut ok = Vec::new();
-    let mut err = Vec::new();
-    for i in items {
-        match i {
-            Ok(e) => ok.push(e),
-            Err(e) => err.push(e),
-        }
-    }
-    (ok, err)
-}
-
-fn error_kinds(errors: &[Error]) -> BTreeMap<&'static str, usize> {
-    let mut m = BTreeMap::new();
-    for e in errors {
-        *m.entry(e.kind()).or_default() += 1;
-    }
-    m
-}
-
-/// Writes `bytes` to a temp file named `name` and returns its path (kept alive by the dir).
-fn temp_log(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.path().join(name);
-    std::fs::File::create(&p).unwrap().write_all(bytes).unwrap();
-    p
 }
 
 fn fixture_lines(name: &str) -> Vec<Vec<u8>> {
@@ -338,7 +310,7 @@ fn invalid_utf8_in_a_quoted_field_rejects_that_event_only() {
         .flatten()
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let (clean_events, clean_errors) = split(parse(&temp_log(&dir, "clean.log", &clean)));
+    let (clean_events, clean_errors) = split(parse(&temp_file(&dir, "clean.log", &clean)));
     assert!(clean_errors.is_empty());
     assert_eq!(events.len() + 1, clean_events.len());
 }
@@ -366,7 +338,7 @@ fn a_ten_megabyte_line_is_skipped_and_the_stream_goes_on() {
     bytes.extend_from_slice(b"\"\n");
     bytes.extend(lines.iter().skip(60).take(60).flatten());
     let dir = tempfile::tempdir().unwrap();
-    let (events, errors) = split(parse(&temp_log(&dir, "long.log", &bytes)));
+    let (events, errors) = split(parse(&temp_file(&dir, "long.log", &bytes)));
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].kind(), "line_too_long");
     assert!(
@@ -382,7 +354,7 @@ fn binary_input_is_refused_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = fixture_lines("auditd-t1003-shadow.log.gz")[0].clone();
     bytes.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0");
-    let (_, errors) = split(parse(&temp_log(&dir, "bin.log", &bytes)));
+    let (_, errors) = split(parse(&temp_file(&dir, "bin.log", &bytes)));
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].kind(), "binary_input");
     assert!(errors[0].to_string().contains("bin.log"));
@@ -391,7 +363,7 @@ fn binary_input_is_refused_once() {
 #[test]
 fn empty_input_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (events, errors) = split(parse(&temp_log(&dir, "empty.log", b"")));
+    let (events, errors) = split(parse(&temp_file(&dir, "empty.log", b"")));
     assert!(events.is_empty());
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].kind(), "empty_input");
@@ -422,7 +394,7 @@ fn out_of_order_events_give_the_same_edges() {
         .flatten()
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let (a, _) = split(parse(&temp_log(&dir, "clean.log", &clean)));
+    let (a, _) = split(parse(&temp_file(&dir, "clean.log", &clean)));
     let (b, errors) = split(parse(&fixture("auditd-out-of-order.log.gz")));
     assert!(errors.is_empty());
     let mut a: Vec<String> = a.iter().map(project).collect();
@@ -450,7 +422,7 @@ fn orphan_records_are_an_incomplete_event() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_, errors) = split(parse(&temp_log(&dir, "orphan.log", &bytes)));
+    let (_, errors) = split(parse(&temp_file(&dir, "orphan.log", &bytes)));
     assert_eq!(
         error_kinds(&errors),
         BTreeMap::from([("incomplete_event", 1)])
@@ -484,7 +456,7 @@ fn raw_logs_of_another_arch_are_unsupported_once_per_event() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let (events, errors) = split(parse(&temp_log(&dir, "arm.log", &bytes)));
+    let (events, errors) = split(parse(&temp_file(&dir, "arm.log", &bytes)));
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].kind(), "unsupported");
     let msg = errors[0].to_string();
@@ -509,7 +481,7 @@ fn node_prefix_sets_the_host() {
         host: Some("fallback".into()),
         ..IngestSettings::default()
     };
-    let (events, errors) = split(parse_with(&temp_log(&dir, "node.log", &bytes), &settings));
+    let (events, errors) = split(parse_with(&temp_file(&dir, "node.log", &bytes), &settings));
     assert!(errors.is_empty());
     assert!(!events.is_empty());
     assert!(events

@@ -1,6 +1,10 @@
 //! DARPA TC CDM parser: the real CDM13 trace, hand-written CDM18/20 fixtures,
 //! and bad input.
 
+mod support {
+    pub mod common;
+}
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -9,11 +13,10 @@ use std::sync::Arc;
 use causaldefend_ingest::cdm::{self, CdmReader};
 use causaldefend_ingest::{Error, IngestSettings, InputFile, InputFormat, LineReader};
 use event::{EdgeKind, EntityKind, Event};
+use support::common::{split, testdata};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/cdm")
-        .join(name)
+    testdata("cdm", name)
 }
 
 fn parse(path: &Path) -> Vec<Result<Event, Error>> {
@@ -21,18 +24,6 @@ fn parse(path: &Path) -> Vec<Result<Event, Error>> {
     cdm::open(&file, &IngestSettings::default())
         .unwrap()
         .collect()
-}
-
-fn split(items: Vec<Result<Event, Error>>) -> (Vec<Event>, Vec<Error>) {
-    let mut ok = Vec::new();
-    let mut err = Vec::new();
-    for i in items {
-        match i {
-            Ok(e) => ok.push(e),
-            Err(e) => err.push(e),
-        }
-    }
-    (ok, err)
 }
 
 fn reader_over(bytes: Vec<u8>) -> CdmReader {

@@ -1,5 +1,9 @@
 //! Ground-truth loaders and the lookup used by evaluation.
 
+mod support {
+    pub mod common;
+}
+
 use std::collections::BTreeSet;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -8,11 +12,10 @@ use causaldefend_ingest::labels::{
     read_auditd_truth, FileLabels, GraphLabels, GroundTruth, LabelOrigin, NodeLabels,
 };
 use event::{Entity, EntityKind, NativeId, Timestamp};
+use support::common::{temp_file, testdata};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/labels")
-        .join(name)
+    testdata("labels", name)
 }
 
 /// Independent count: data lines of a gzip CSV and distinct first columns
@@ -39,12 +42,6 @@ fn count_csv(path: &Path) -> (usize, BTreeSet<String>) {
         }
     }
     (rows, ids)
-}
-
-fn temp(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
-    let p = dir.path().join(name);
-    std::fs::write(&p, text).unwrap();
-    p
 }
 
 #[test]
@@ -229,7 +226,7 @@ fn lookup_answers_per_native_identity() {
 #[test]
 fn bad_label_rows_name_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
-    let p = temp(
+    let p = temp_file(
         &dir,
         "labels.csv",
         "node_uuid,engagement,host,attack,node_kind,node_name,label,source\n\
@@ -254,7 +251,7 @@ fn bad_label_rows_name_file_line_and_field() {
         msgs[1]
     );
 
-    let g = temp(
+    let g = temp_file(
         &dir,
         "ss.csv",
         "graph_id,scenario,label\n1,youtube,benign\nx,cnn,benign\n2,cnn,hostile\n3,cnn,attack\n",
@@ -270,11 +267,11 @@ fn bad_label_rows_name_file_line_and_field() {
     );
     assert!(msgs[1].contains("ss.csv:4: field `label`"), "{}", msgs[1]);
 
-    let bad_header = temp(&dir, "h.csv", "id,label\n1,benign\n");
+    let bad_header = temp_file(&dir, "h.csv", "id,label\n1,benign\n");
     let e = labels.read_labels_csv(&bad_header, "x").unwrap_err();
     assert!(e.to_string().contains("h.csv:1: field `header`"), "{e}");
 
-    let list = temp(
+    let list = temp_file(
         &dir,
         "list.txt",
         "AAAAAAAA-0000-0000-0000-000000000001\nnot-a-uuid\n\nAAAAAAAA-0000-0000-0000-000000000005\n",
@@ -291,7 +288,7 @@ fn bad_label_rows_name_file_line_and_field() {
         .to_string()
         .contains("list.txt:2: field `uuid`"));
 
-    let nodes = temp(
+    let nodes = temp_file(
         &dir,
         "node_x.csv",
         "AAAAAAAA-0000-0000-0000-000000000001,{'file': '/tmp/a'},1\nAAAAAAAA-0000-0000-0000-000000000002,nonsense,2\n",
@@ -306,7 +303,7 @@ fn bad_label_rows_name_file_line_and_field() {
 #[test]
 fn bad_truth_json_names_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
-    let p = temp(
+    let p = temp_file(
         &dir,
         "truth.json",
         "{\n \"scenario\": \"attack\",\n \"started\": 1.0,\n \"ended\": 2.0,\n \"malicious_roots\": [],\n \"malicious_pids\": [1, \"two\"]\n}\n",
@@ -317,10 +314,10 @@ fn bad_truth_json_names_line_and_field() {
             .starts_with(&format!("{}:6: field `malicious_pids`", p.display())),
         "{e}"
     );
-    let p = temp(&dir, "broken.json", "{\n \"scenario\": \n");
+    let p = temp_file(&dir, "broken.json", "{\n \"scenario\": \n");
     let e = read_auditd_truth(&p).unwrap_err();
     assert_eq!(e.kind(), "invalid_json");
-    let p = temp(&dir, "missing.json", "{\"scenario\": \"benign\"}");
+    let p = temp_file(&dir, "missing.json", "{\"scenario\": \"benign\"}");
     let e = read_auditd_truth(&p).unwrap_err();
     assert!(e.to_string().contains("field `started`"), "{e}");
 }
@@ -340,7 +337,7 @@ fn truncated_gzip_label_table_reports_an_error() {
 #[test]
 fn file_labels_by_path_and_bad_rows_named() {
     let dir = tempfile::tempdir().unwrap();
-    let p = temp(
+    let p = temp_file(
         &dir,
         "labels.csv",
         "path,format,label,techniques\n\
@@ -362,7 +359,7 @@ fn file_labels_by_path_and_bad_rows_named() {
         "{e}"
     );
     // A table without a `label` column is refused by name.
-    let q = temp(&dir, "nolabel.csv", "path,format\nx,evtx\n");
+    let q = temp_file(&dir, "nolabel.csv", "path,format\nx,evtx\n");
     let err = FileLabels::default().read_csv(&q).unwrap_err().to_string();
     assert!(err.contains("label"), "{err}");
 }

@@ -1,6 +1,10 @@
 //! StreamSpot parser: the real 8-column translation of the CDM13 trace, a
 //! hand-written 6-column file with every letter, and bad input.
 
+mod support {
+    pub mod common;
+}
+
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -9,11 +13,10 @@ use std::sync::Arc;
 use causaldefend_ingest::streamspot::{self, StreamSpotReader};
 use causaldefend_ingest::{Error, IngestSettings, InputFile, InputFormat, LineReader};
 use event::{EdgeKind, EntityKind, Event, NativeId};
+use support::common::testdata;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/streamspot")
-        .join(name)
+    testdata("streamspot", name)
 }
 
 fn parse(path: &Path) -> Vec<Result<Event, Error>> {

@@ -3,6 +3,7 @@
 //! `testdata/sysmon/README.md`.
 
 mod support {
+    pub mod common;
     pub mod win_count;
 }
 
@@ -15,12 +16,11 @@ use causaldefend_ingest::sysmon::mapping::TABLE;
 use causaldefend_ingest::sysmon::{Channel, RecordCounts, WinEventReader};
 use causaldefend_ingest::{Error, IngestSettings, InputFile, LineReader};
 use event::{EdgeKind, Entity, EntityKind, Event, NativeId};
+use support::common::{error_kinds, temp_file, testdata};
 use support::win_count;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/sysmon")
-        .join(name)
+    testdata("sysmon", name)
 }
 
 /// Everything one file gave: events, errors (in stream order, with the
@@ -78,14 +78,6 @@ fn collect(reader: WinEventReader) -> Read {
 
 fn read(name: &str) -> Read {
     read_path(&fixture(name))
-}
-
-fn error_kinds(errors: &[Error]) -> BTreeMap<&'static str, usize> {
-    let mut m = BTreeMap::new();
-    for e in errors {
-        *m.entry(e.kind()).or_default() += 1;
-    }
-    m
 }
 
 fn edge_kinds(events: &[Event]) -> BTreeMap<EdgeKind, usize> {
@@ -156,13 +148,6 @@ fn decompressed(name: &str) -> Vec<u8> {
         .unwrap()
         .read_capped(16 << 20)
         .unwrap()
-}
-
-/// A file written into a temp dir (kept alive by the dir).
-fn temp_file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.path().join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
 }
 
 const REAL_JSON: &[&str] = &[
@@ -973,7 +958,7 @@ fn shared_corpus_evtx_agrees_with_evtx_dump() {
             temp_file(
                 &scratch,
                 "current.evtx",
-                &InputFile::probe(path)
+                InputFile::probe(path)
                     .unwrap()
                     .read_capped(64 << 20)
                     .unwrap(),
