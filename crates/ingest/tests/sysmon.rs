@@ -1013,7 +1013,7 @@ fn shared_corpus_evtx_agrees_with_evtx_dump() {
 
 #[test]
 fn sysmon_12_whose_event_type_nxlog_overwrote_is_a_registry_edge_of_kind_other() {
-    // A real OTRF (NXLog) Sysmon 12 line, as the shared captures hold 11,487
+    // A real OTRF (NXLog) Sysmon 12 line, as the shared captures hold 11,779
     // of them: `EventType` is the Windows event type, not Sysmon's.
     let real = win_count::lines(&fixture("sysmon-otrf-lsass-comsvcs.jsonl.gz"))
         .into_iter()
