@@ -93,7 +93,7 @@ fn warn_on_window_mismatch(seq: &crate::data::Sequence, model_secs: f64) {
 }
 
 /// Runs `detect`.
-pub fn run(args: &DetectArgs, _quiet: bool) -> anyhow::Result<u8> {
+pub fn run(args: &DetectArgs) -> anyhow::Result<u8> {
     let device = detect::device(args.gpus)?;
     let ckpt = detect::Checkpoint::load(&args.model, &device)
         .with_context(|| format!("loading model {}", args.model.display()))?;

@@ -74,7 +74,7 @@ fn main() -> ExitCode {
         },
         Command::TrainDetector(a) => train_cmd::run(a, quiet),
         Command::Calibrate(a) => conformal_cmd::run(a),
-        Command::Detect(a) => detect_cmd::run(a, quiet),
+        Command::Detect(a) => detect_cmd::run(a),
         Command::Evaluate(a) => evaluate::run(a, quiet),
     };
     match result {

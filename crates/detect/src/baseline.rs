@@ -11,13 +11,12 @@ use std::collections::HashMap;
 
 use event::{EdgeKind, EntityKind};
 use graph::GraphWindow;
-use serde::{Deserialize, Serialize};
 
 use crate::detector::top_k_mean;
 use crate::features::normalise_token;
 
 /// Triple counts.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct RarityBaseline {
     counts: HashMap<u64, u32>,
     total: u64,
