@@ -76,6 +76,27 @@ fn csv_error(path: &Arc<PathBuf>, line: u64, e: &csv::Error) -> Error {
     )
 }
 
+/// A CSV reader over a (possibly compressed) label file.
+type CsvReader = csv::Reader<Box<dyn std::io::BufRead + Send>>;
+
+/// A CSV table with a header row, and its header.
+fn open_csv_with_header(path: &Path) -> Result<(Arc<PathBuf>, CsvReader, csv::StringRecord)> {
+    let (path, reader) = open_file(path)?;
+    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let header = csv.headers().map_err(|e| csv_error(&path, 1, &e))?.clone();
+    Ok((path, csv, header))
+}
+
+/// `Some(true)` for `malicious`/`attack`, `Some(false)` for `benign`,
+/// `None` for anything else (surrounding blanks ignored).
+fn malicious_label(text: &str) -> Option<bool> {
+    match text.trim() {
+        "malicious" | "attack" => Some(true),
+        "benign" => Some(false),
+        _ => None,
+    }
+}
+
 /// Reads the next CSV record into `record` and returns its line; a record
 /// that does not parse is reported in `errors` and skipped. `None` at the end.
 fn next_record<R: std::io::Read>(
@@ -139,9 +160,7 @@ impl NodeLabels {
     /// # Errors
     /// File-level: the file cannot be opened, or the header lacks a required column.
     pub fn read_labels_csv(&mut self, path: &Path, default_dataset: &str) -> Result<LoadReport> {
-        let (path, reader) = open_file(path)?;
-        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-        let header = csv.headers().map_err(|e| csv_error(&path, 1, &e))?.clone();
+        let (path, mut csv, header) = open_csv_with_header(path)?;
         let find = |names: &[&str]| {
             names
                 .iter()
@@ -198,16 +217,16 @@ impl NodeLabels {
                 ));
                 continue;
             }
-            let malicious = match col(Some(label_col)).unwrap_or_default() {
-                "malicious" | "attack" => true,
-                "benign" => false,
-                other => {
+            let label = col(Some(label_col)).unwrap_or_default();
+            let malicious = match malicious_label(label) {
+                Some(m) => m,
+                None => {
                     report.errors.push(Error::malformed(
                         &path,
                         line,
                         "label",
                         "`malicious` or `benign`",
-                        other.as_bytes(),
+                        label.as_bytes(),
                     ));
                     continue;
                 }
@@ -448,9 +467,7 @@ impl GraphLabels {
     /// # Errors
     /// File-level: the file cannot be opened or the header is not that one.
     pub fn read_csv(&mut self, path: &Path) -> Result<LoadReport> {
-        let (path, reader) = open_file(path)?;
-        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-        let header = csv.headers().map_err(|e| csv_error(&path, 1, &e))?.clone();
+        let (path, mut csv, header) = open_csv_with_header(path)?;
         if header
             .iter()
             .map(str::trim)
@@ -484,13 +501,12 @@ impl GraphLabels {
                     .push(bad("graph_id", "a non-negative integer", id));
                 continue;
             };
-            let malicious = match label.trim() {
-                "attack" | "malicious" => true,
-                "benign" => false,
-                other => {
+            let malicious = match malicious_label(label) {
+                Some(m) => m,
+                None => {
                     report
                         .errors
-                        .push(bad("label", "`benign` or `attack`", other));
+                        .push(bad("label", "`benign` or `attack`", label.trim()));
                     continue;
                 }
             };
@@ -533,14 +549,12 @@ impl FileLabels {
     }
 
     /// Reads a table with a header naming `path` and `label` columns (label
-    /// `benign` or `attack`); other columns are ignored.
+    /// `benign`, or `attack`/`malicious`); other columns are ignored.
     ///
     /// # Errors
     /// File-level: the file cannot be opened or a column is missing.
     pub fn read_csv(&mut self, path: &Path) -> Result<LoadReport> {
-        let (path, reader) = open_file(path)?;
-        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-        let header = csv.headers().map_err(|e| csv_error(&path, 1, &e))?.clone();
+        let (path, mut csv, header) = open_csv_with_header(path)?;
         let column = |name: &'static str| {
             header.iter().position(|h| h.trim() == name).ok_or_else(|| {
                 Error::malformed(&path, 1, "header", name, header.as_slice().as_bytes())
@@ -560,16 +574,15 @@ impl FileLabels {
                 ));
                 continue;
             };
-            let attack = match label.trim() {
-                "attack" => true,
-                "benign" => false,
-                other => {
+            let attack = match malicious_label(label) {
+                Some(a) => a,
+                None => {
                     report.errors.push(Error::malformed(
                         &path,
                         line,
                         "label",
                         "`benign` or `attack`",
-                        other.as_bytes(),
+                        label.trim().as_bytes(),
                     ));
                     continue;
                 }
