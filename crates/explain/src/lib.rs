@@ -8,7 +8,20 @@
 //! among them a trained neural tester), ranked attack chains mapped to ATT&CK,
 //! a narrative and counterfactuals verified by reachability.
 
+pub mod activity;
 pub mod causal;
+pub mod chains;
+pub mod config;
+pub mod counterfactual;
 mod error;
+pub mod narrative;
+pub mod provgraph;
+pub mod reduce;
+pub mod report;
+pub mod view;
 
+pub use config::ExplainConfig;
 pub use error::{Error, Result};
+pub use provgraph::ProvGraph;
+pub use reduce::{Reduced, Reducer, Seed};
+pub use view::{Explanation, EXPLANATION_SCHEMA};
