@@ -2,6 +2,9 @@
 
 pub mod ci;
 pub mod data;
+pub mod rng;
+pub mod stats;
 
 pub use ci::{CiOutcome, CiTest};
 pub use data::Dataset;
+pub use rng::Rng;
