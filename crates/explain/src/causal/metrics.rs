@@ -16,51 +16,58 @@ enum Link {
     Undirected,
 }
 
-fn merge(old: Option<Link>, new: Link) -> Link {
-    match old {
-        Some(old) if old != new => Link::Undirected,
-        _ => new,
-    }
-}
-
-/// Structural Hamming distance: the number of unordered pairs on which the
-/// estimate and the truth differ, counting a missing edge, an extra edge and
-/// a wrongly oriented edge as 1 each. An undirected estimated edge where the
-/// truth has a directed one counts 1 (the direction was not learned).
-pub fn shd(truth: &Dag, est: &CausalGraph) -> usize {
-    let mut t: BTreeMap<(usize, usize), Link> = BTreeMap::new();
-    for &(a, b) in &truth.edges {
+/// The pairs of an edge list, keyed (smaller, larger); self-loops are ignored and
+/// a pair listed with conflicting directions counts as undirected.
+fn links(edges: impl Iterator<Item = (usize, usize, bool)>) -> BTreeMap<(usize, usize), Link> {
+    let mut out: BTreeMap<(usize, usize), Link> = BTreeMap::new();
+    for (a, b, directed) in edges {
         if a == b {
             continue;
         }
-        let key = (a.min(b), a.max(b));
-        let link = if a < b { Link::Forward } else { Link::Backward };
-        let merged = merge(t.get(&key).copied(), link);
-        t.insert(key, merged);
-    }
-    let mut e: BTreeMap<(usize, usize), Link> = BTreeMap::new();
-    for edge in &est.edges {
-        let (a, b) = (edge.from, edge.to);
-        if a == b {
-            continue;
-        }
-        let key = (a.min(b), a.max(b));
-        let link = match (edge.directed, a < b) {
+        let link = match (directed, a < b) {
             (false, _) => Link::Undirected,
             (true, true) => Link::Forward,
             (true, false) => Link::Backward,
         };
-        let merged = merge(e.get(&key).copied(), link);
-        e.insert(key, merged);
+        out.entry((a.min(b), a.max(b)))
+            .and_modify(|old| {
+                if *old != link {
+                    *old = Link::Undirected;
+                }
+            })
+            .or_insert(link);
     }
-    let mut distance = 0;
-    for (key, link) in &t {
-        match e.get(key) {
-            Some(est_link) if est_link == link && *link != Link::Undirected => {}
-            _ => distance += 1,
-        }
-    }
-    distance + e.keys().filter(|k| !t.contains_key(k)).count()
+    out
+}
+
+/// Pairs on which two link maps differ (presence or orientation).
+fn differing_pairs(
+    truth: &BTreeMap<(usize, usize), Link>,
+    est: &BTreeMap<(usize, usize), Link>,
+) -> usize {
+    let in_truth = truth.iter().filter(|(k, l)| est.get(k) != Some(l)).count();
+    in_truth + est.keys().filter(|k| !truth.contains_key(k)).count()
+}
+
+/// Structural Hamming distance to the true DAG: the number of unordered pairs
+/// on which the estimate and the truth differ, counting a missing edge, an
+/// extra edge and a wrongly oriented edge as 1 each. An undirected estimated
+/// edge counts 1 (the direction was not learned), even where no CI-based
+/// method could learn it; [`shd_graphs`] against [`Dag::cpdag`] does not
+/// charge those.
+pub fn shd(truth: &Dag, est: &CausalGraph) -> usize {
+    let t = links(truth.edges.iter().map(|&(a, b)| (a, b, true)));
+    differing_pairs(&t, &graph_links(est))
+}
+
+/// Structural Hamming distance between two partially directed graphs, e.g. a
+/// DAG's CPDAG and PC's output: an undirected edge matches only an undirected one.
+pub fn shd_graphs(truth: &CausalGraph, est: &CausalGraph) -> usize {
+    differing_pairs(&graph_links(truth), &graph_links(est))
+}
+
+fn graph_links(g: &CausalGraph) -> BTreeMap<(usize, usize), Link> {
+    links(g.edges.iter().map(|e| (e.from, e.to, e.directed)))
 }
 
 #[cfg(test)]
@@ -111,5 +118,27 @@ mod tests {
             ),
             1
         );
+    }
+
+    #[test]
+    fn cpdag_comparison_accepts_unidentifiable_directions() {
+        // Chain 0 → 1 → 2: its CPDAG is 0 — 1 — 2, so the undirected estimate scores 0
+        // against the CPDAG and 2 against the DAG; a collider 0 → 1 ← 2 scores 2 against both.
+        let chain = Dag {
+            n: 3,
+            edges: vec![(0, 1), (1, 2)],
+        };
+        let cpdag = chain.cpdag().unwrap();
+        let undirected = graph(&[(0, 1, false), (1, 2, false)]);
+        assert_eq!(shd_graphs(&cpdag, &undirected), 0);
+        assert_eq!(shd(&chain, &undirected), 2);
+        let collider = graph(&[(0, 1, true), (2, 1, true)]);
+        assert_eq!(shd_graphs(&cpdag, &collider), 2);
+        // A collider's CPDAG is the collider itself.
+        let v = Dag {
+            n: 3,
+            edges: vec![(0, 1), (2, 1)],
+        };
+        assert_eq!(shd_graphs(&v.cpdag().unwrap(), &collider), 0);
     }
 }

@@ -17,7 +17,7 @@ pub use ci::{CiOutcome, CiTest};
 pub use data::Dataset;
 pub use fisher_z::FisherZ;
 pub use gtest::{ChiSquare, GTest};
-pub use metrics::shd;
+pub use metrics::{shd, shd_graphs};
 pub use pc::{pc_stable, Background, PcConfig};
 pub use rng::Rng;
 pub use scm::Dag;

@@ -1,6 +1,7 @@
 //! Structural causal models for simulation: random DAGs and data sampled from
 //! them, so causal discovery can be scored against a known truth.
 
+use crate::causal::causal_graph::CausalGraph;
 use crate::causal::data::Dataset;
 use crate::causal::rng::Rng;
 use crate::error::{Error, Result};
@@ -61,6 +62,18 @@ impl Dag {
             }
         }
         Ok(Self { n, edges })
+    }
+
+    /// The DAG's Markov equivalence class as a [`CausalGraph`] (edges with
+    /// p = 0, strength 1): the target PC can reach from data alone, so
+    /// `shd_graphs(&dag.cpdag()?, &est)` separates discovery errors from
+    /// directions no CI-based method can learn.
+    ///
+    /// # Errors
+    /// [`Error::BadArgument`] for an invalid DAG (edge out of range, cycle).
+    pub fn cpdag(&self) -> Result<CausalGraph> {
+        self.topological_order()?;
+        Ok(crate::causal::pc::cpdag(self.n, &self.edges))
     }
 
     /// Parents of `v`, in edge order.

@@ -1,14 +1,14 @@
-//! The orientation phase of PC: background knowledge, then v-structures from
-//! the separating sets, then Meek's rules R1–R3 until nothing changes.
+//! The orientation phase of PC: background knowledge, then v-structures (the
+//! colliders chosen in [`collider`](super::collider)), then Meek's rules R1–R3 until nothing changes.
 //!
 //! Background knowledge goes first because it is the firmest evidence we have
 //! (time order and ATT&CK tactic order come from the logs, not from tests
 //! that can err); v-structures that contradict it are dropped rather than
 //! allowed to overwrite it.
 
-use std::collections::HashMap;
-
 use tracing::debug;
+
+use crate::causal::causal_graph::{strength_from_p, CausalEdge};
 
 /// A partially directed graph as endpoint marks: `mark[a·n + b]` means the
 /// edge between a and b may point into b. Undirected a—b has both marks,
@@ -54,9 +54,63 @@ impl Pdag {
         true
     }
 
+    /// The graph as sorted [`CausalEdge`]s (undirected ones as smaller → larger),
+    /// each with the p-value `p_of(a, b)` and the strength derived from it.
+    pub fn edges(&self, p_of: impl Fn(usize, usize) -> f64) -> Vec<CausalEdge> {
+        let mut out = Vec::new();
+        for a in 0..self.n {
+            for b in 0..self.n {
+                let directed = self.directed(a, b);
+                if !(directed || (a < b && self.undirected(a, b))) {
+                    continue;
+                }
+                let p_value = p_of(a, b);
+                out.push(CausalEdge {
+                    from: a,
+                    to: b,
+                    directed,
+                    strength: strength_from_p(p_value),
+                    p_value,
+                });
+            }
+        }
+        out
+    }
+
     fn neighbors(&self, v: usize) -> impl Iterator<Item = usize> + '_ {
         (0..self.n).filter(move |&u| self.adjacent(v, u))
     }
+}
+
+/// The CPDAG (essential graph) of a DAG given as directed edges: its
+/// skeleton, its unshielded colliders, then Meek's rules — the best any method
+/// that sees only conditional independences can recover.
+pub(crate) fn cpdag_of(n: usize, edges: &[(usize, usize)]) -> Pdag {
+    let mut adj = vec![false; n * n];
+    let mut parents = vec![Vec::new(); n];
+    for &(a, b) in edges {
+        for idx in [a * n + b, b * n + a] {
+            if let Some(slot) = adj.get_mut(idx) {
+                *slot = true;
+            }
+        }
+        if let Some(p) = parents.get_mut(b) {
+            p.push(a);
+        }
+    }
+    let mut g = Pdag::from_adjacency(n, &adj);
+    for (c, ps) in parents.iter().enumerate() {
+        for (i, &a) in ps.iter().enumerate() {
+            for &b in ps.iter().skip(i + 1) {
+                if !g.adjacent(a, b) {
+                    g.orient(a, c);
+                    g.orient(b, c);
+                }
+            }
+        }
+    }
+    apply_meek_rules(&mut g);
+    g
 }
 
 /// Orients undirected edges whose one direction background knowledge forbids.
@@ -82,38 +136,37 @@ pub(crate) fn apply_background(g: &mut Pdag, allowed: &[bool]) {
     }
 }
 
-/// Orients a → c ← b for every unshielded triple a—c—b whose separating set
-/// lacks c. A triple is skipped when a and b were never tested against each
-/// other (no separating set: they were removed by background knowledge), when
-/// background knowledge forbids either arrow, or when an earlier orientation
-/// already points one of the edges out of c (collider conflicts are settled in
-/// index order, deterministically).
-pub(crate) fn apply_v_structures(
-    g: &mut Pdag,
-    sepsets: &HashMap<(usize, usize), Vec<usize>>,
-    allowed: &[bool],
-) {
-    let n = g.n;
-    let ok = |a: usize, b: usize| allowed.get(a * n + b).copied().unwrap_or(false);
-    // Collect from the unoriented skeleton first so detection does not depend on application order.
-    let mut colliders = Vec::new();
-    for c in 0..n {
+/// Every unshielded triple a — c — b (a and b not adjacent) as (a, c, b) with
+/// a < b, read from the unoriented skeleton so the list does not depend on
+/// the order in which colliders are later applied.
+pub(crate) fn unshielded_triples(g: &Pdag) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::new();
+    for c in 0..g.n {
         let nb: Vec<usize> = g.neighbors(c).collect();
         for (i, &a) in nb.iter().enumerate() {
             for &b in nb.iter().skip(i + 1) {
-                if g.adjacent(a, b) {
-                    continue;
-                }
-                if let Some(sep) = sepsets.get(&(a.min(b), a.max(b))) {
-                    if !sep.contains(&c) {
-                        colliders.push((a, c, b));
-                    }
+                if !g.adjacent(a, b) {
+                    out.push((a, c, b));
                 }
             }
         }
     }
+    out
+}
+
+/// Orients a → c ← b for each collider (a, c, b). One is skipped when
+/// background knowledge forbids either arrow, or when an earlier orientation
+/// already points one of the edges out of c (conflicts are settled in index
+/// order, deterministically).
+pub(crate) fn apply_v_structures(
+    g: &mut Pdag,
+    colliders: &[(usize, usize, usize)],
+    allowed: &[bool],
+) {
+    let n = g.n;
+    let ok = |a: usize, b: usize| allowed.get(a * n + b).copied().unwrap_or(false);
     let mut skipped = 0usize;
-    for &(a, c, b) in &colliders {
+    for &(a, c, b) in colliders {
         let fits =
             |g: &Pdag, from: usize| ok(from, c) && (g.undirected(from, c) || g.directed(from, c));
         if fits(g, a) && fits(g, b) {
@@ -190,9 +243,12 @@ mod tests {
     fn collider_then_r1_propagates() {
         // 0 — 2 — 1, 2 — 3; sepset(0,1) = {} ⇒ 0 → 2 ← 1, then R1 ⇒ 2 → 3.
         let mut g = pdag(4, &[(0, 2), (1, 2), (2, 3)]);
-        let sepsets = HashMap::from([((0, 1), vec![]), ((0, 3), vec![2]), ((1, 3), vec![2])]);
+        assert_eq!(
+            unshielded_triples(&g),
+            vec![(0, 2, 1), (0, 2, 3), (1, 2, 3)]
+        );
         let allowed = vec![true; 16];
-        apply_v_structures(&mut g, &sepsets, &allowed);
+        apply_v_structures(&mut g, &[(0, 2, 1)], &allowed);
         assert!(g.directed(0, 2) && g.directed(1, 2));
         assert!(g.undirected(2, 3));
         apply_meek_rules(&mut g);
@@ -227,8 +283,7 @@ mod tests {
         allowed[2] = false; // 0 → 2 forbidden
         apply_background(&mut g, &allowed);
         assert!(g.directed(2, 0));
-        let sepsets = HashMap::from([((0, 1), vec![])]);
-        apply_v_structures(&mut g, &sepsets, &allowed);
+        apply_v_structures(&mut g, &[(0, 2, 1)], &allowed);
         assert!(g.directed(2, 0));
         assert!(g.undirected(1, 2));
     }

@@ -33,8 +33,28 @@ impl Skeleton {
         self.adj.get(a * self.n + b).copied().unwrap_or(false)
     }
 
-    fn neighbors(&self, v: usize) -> Vec<usize> {
+    pub fn neighbors(&self, v: usize) -> Vec<usize> {
         (0..self.n).filter(|&u| self.adjacent(v, u)).collect()
+    }
+
+    /// Runs one CI test, counts it and checks its p-value.
+    pub fn run_test(
+        &mut self,
+        data: &Dataset,
+        test: &dyn CiTest,
+        x: usize,
+        y: usize,
+        set: &[usize],
+    ) -> Result<f64> {
+        let p = test.test(data, x, y, set)?.p_value;
+        self.tests_run += 1;
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Error::BadData(format!(
+                "CI test {} returned p = {p} for {x} ⫫ {y} | {set:?}",
+                test.name()
+            )));
+        }
+        Ok(p)
     }
 
     fn remove(&mut self, a: usize, b: usize, sepset: Vec<usize>) {
@@ -98,15 +118,7 @@ pub(crate) fn learn_skeleton(
                     if !done.insert((x.min(y), x.max(y), set.clone())) {
                         continue;
                     }
-                    let outcome = test.test(data, x, y, &set)?;
-                    sk.tests_run += 1;
-                    let p = outcome.p_value;
-                    if !(0.0..=1.0).contains(&p) {
-                        return Err(Error::BadData(format!(
-                            "CI test {} returned p = {p} for {x} ⫫ {y} | {set:?}",
-                            test.name()
-                        )));
-                    }
+                    let p = sk.run_test(data, test, x, y, &set)?;
                     sk.record_p(x, y, p);
                     if p > alpha {
                         sk.remove(x, y, set);
@@ -126,14 +138,14 @@ pub(crate) fn learn_skeleton(
 }
 
 /// The size-k subsets of a pool, in lexicographic order of positions.
-struct Combinations<'a> {
+pub(crate) struct Combinations<'a> {
     pool: &'a [usize],
     positions: Vec<usize>,
     exhausted: bool,
 }
 
 impl<'a> Combinations<'a> {
-    fn new(pool: &'a [usize], k: usize) -> Self {
+    pub fn new(pool: &'a [usize], k: usize) -> Self {
         Self {
             pool,
             positions: (0..k).collect(),
