@@ -295,15 +295,18 @@ fn mean_sd(xs: &[f64]) -> (f64, f64) {
 #[test]
 #[ignore = "measurement for docs/EVALUATION.md: cargo test -p causaldefend-explain --release --test causal_pc -- --ignored --nocapture"]
 fn measure_shd_and_ci_test_cost() {
+    use causaldefend_explain::causal::pc::ColliderRule;
     use std::time::Instant;
-    println!("| nodes | n | data + test | background | mean SHD | sd | mean tests |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| nodes | n | data + CI test | background | SHD to DAG, mean ± sd | SHD to CPDAG | SHD to DAG, sepset collider rule | CI tests |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for nodes in [10usize, 20] {
         for n in [500usize, 2000] {
             for counts in [false, true] {
                 for with_time in [false, true] {
-                    let mut shds = Vec::new();
-                    let mut tests = Vec::new();
+                    let (mut shds, mut to_cpdag, mut sepset_rule, mut tests) =
+                        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                     for seed in 0..20u64 {
                         let mut rng = Rng::seed_from_u64(1000 + seed);
                         let dag = Dag::random(nodes, 2.0, &mut rng).unwrap();
@@ -317,21 +320,36 @@ fn measure_shd_and_ci_test_cost() {
                         } else {
                             Background::default()
                         };
-                        let test: &dyn CiTest = if counts { &GTest::new() } else { &FisherZ };
+                        let g_test = GTest::new();
+                        let test: &dyn CiTest = if counts { &g_test } else { &FisherZ };
                         let g = run(&data, test, &bg);
                         shds.push(shd(&dag, &g) as f64);
+                        to_cpdag.push(shd_graphs(&dag.cpdag().unwrap(), &g) as f64);
                         tests.push(g.tests_run as f64);
+                        let cfg = PcConfig {
+                            collider_rule: ColliderRule::Sepset,
+                            ..PcConfig::default()
+                        };
+                        sepset_rule
+                            .push(shd(&dag, &pc_stable(&data, test, &bg, &cfg).unwrap()) as f64);
                     }
                     let (m, sd) = mean_sd(&shds);
+                    let (cp, _) = mean_sd(&to_cpdag);
+                    let (sr, _) = mean_sd(&sepset_rule);
                     let (mt, _) = mean_sd(&tests);
                     println!(
-                        "| {nodes} | {n} | {} | {} | {m:.2} | {sd:.2} | {mt:.0} |",
+                        "| {nodes} | {n} | {} | {} | {m:.2} ± {sd:.2} | {} | {sr:.2} | {mt:.0} |",
                         if counts {
                             "counts + G-test"
                         } else {
                             "Gaussian + Fisher-z"
                         },
-                        if with_time { "time order" } else { "none" }
+                        if with_time { "time order" } else { "none" },
+                        if with_time {
+                            "–".to_string()
+                        } else {
+                            format!("{cp:.2}")
+                        },
                     );
                 }
             }

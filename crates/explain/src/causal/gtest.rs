@@ -22,12 +22,16 @@ use tracing::trace;
 
 use crate::causal::ci::{CiOutcome, CiTest};
 use crate::causal::data::Dataset;
-use crate::causal::discretize::{discretize, Levels, MAX_LEVELS};
+use crate::causal::discretize::{discretize, Levels};
 use crate::causal::stats::chi2_sf;
 use crate::error::{Error, Result};
 
 /// Default number of levels per column: 0, 1, 2+ for a quiet process's counts.
 pub const DEFAULT_MAX_LEVELS: usize = 3;
+/// Most levels per column the discrete tests accept. One stratum of an L×L
+/// table already needs 5·(L−1)² samples to be testable (225 at L = 16), and the
+/// count table holds strata × L² cells, so finer cuts only cost memory.
+pub const MAX_TABLE_LEVELS: usize = 16;
 /// Default samples required per degree of freedom before the test may reject.
 pub const DEFAULT_MIN_SAMPLES_PER_DF: f64 = 5.0;
 
@@ -49,10 +53,10 @@ impl Default for TableSettings {
 
 impl TableSettings {
     fn with_max_levels(self, max_levels: usize) -> Result<Self> {
-        if !(2..=MAX_LEVELS).contains(&max_levels) {
+        if !(2..=MAX_TABLE_LEVELS).contains(&max_levels) {
             return Err(Error::BadArgument {
                 what: "max_levels",
-                reason: format!("must be in 2..={MAX_LEVELS}, got {max_levels}"),
+                reason: format!("must be in 2..={MAX_TABLE_LEVELS}, got {max_levels}"),
             });
         }
         Ok(Self { max_levels, ..self })
@@ -104,7 +108,7 @@ macro_rules! discrete_test_builders {
             /// Cut each column into at most `max_levels` levels.
             ///
             /// # Errors
-            /// [`Error::BadArgument`] unless 2 ≤ `max_levels` ≤ 255.
+            /// [`Error::BadArgument`] unless 2 ≤ `max_levels` ≤ [`MAX_TABLE_LEVELS`].
             pub fn with_max_levels(self, max_levels: usize) -> Result<Self> {
                 Ok(Self {
                     settings: self.settings.with_max_levels(max_levels)?,
@@ -404,7 +408,8 @@ mod tests {
     #[test]
     fn rejects_bad_settings_and_overlapping_sets() {
         assert!(GTest::new().with_max_levels(1).is_err());
-        assert!(ChiSquare::new().with_max_levels(256).is_err());
+        assert!(ChiSquare::new().with_max_levels(17).is_err());
+        assert!(ChiSquare::new().with_max_levels(16).is_ok());
         assert!(GTest::new().with_min_samples_per_df(f64::NAN).is_err());
         let data = dataset(vec![vec![0.0, 1.0], vec![1.0, 0.0]]);
         assert!(matches!(
