@@ -8,6 +8,7 @@
 //! among them a trained neural tester), ranked attack chains mapped to ATT&CK,
 //! a narrative and counterfactuals verified by reachability.
 
+pub mod attack;
 pub mod causal;
 mod error;
 
