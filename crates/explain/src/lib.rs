@@ -9,6 +9,7 @@
 //! a narrative and counterfactuals verified by reachability.
 
 pub mod activity;
+pub mod attack;
 pub mod causal;
 pub mod chains;
 pub mod config;
