@@ -2,6 +2,7 @@
 
 pub mod ci;
 pub mod data;
+pub mod neural;
 
 pub use ci::{CiOutcome, CiTest};
 pub use data::Dataset;
