@@ -21,5 +21,7 @@
 pub mod copula;
 pub mod features;
 mod rng;
+pub mod sim;
 
 pub use features::{ci_features, FEATURE_DIM, FEATURE_SCHEMA};
+pub use sim::{CiCase, DataKind, SimConfig, Structure};
