@@ -18,10 +18,16 @@
 //! State: a tester holds its weights and the sorted null scores (a few
 //! thousand floats); testing keeps nothing between calls.
 
+pub mod checkpoint;
 pub mod copula;
 pub mod features;
+pub mod model;
 mod rng;
 pub mod sim;
+pub mod tester;
+pub mod train;
 
 pub use features::{ci_features, FEATURE_DIM, FEATURE_SCHEMA};
 pub use sim::{CiCase, DataKind, SimConfig, Structure};
+pub use tester::{NeuralCiMeta, NeuralCiTester};
+pub use train::{train_ci_tester, NeuralCiConfig};
