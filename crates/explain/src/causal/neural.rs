@@ -19,6 +19,7 @@
 //! thousand floats); testing keeps nothing between calls.
 
 pub mod checkpoint;
+pub mod compare;
 pub mod copula;
 pub mod features;
 pub mod model;
@@ -27,6 +28,7 @@ pub mod sim;
 pub mod tester;
 pub mod train;
 
+pub use compare::{compare_ci_tests, held_out_cases, CiReport};
 pub use features::{ci_features, FEATURE_DIM, FEATURE_SCHEMA};
 pub use sim::{CiCase, DataKind, SimConfig, Structure};
 pub use tester::{NeuralCiMeta, NeuralCiTester};
