@@ -49,13 +49,13 @@ impl NeuralCiTester {
     /// # Errors
     /// Serialisation failures.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let meta = serde_json::to_string(&self.meta).map_err(|e| Error::BadArgument {
+        let meta = serde_json::to_string(self.meta()).map_err(|e| Error::BadArgument {
             what: "checkpoint metadata",
             reason: e.to_string(),
         })?;
         let mut header = HashMap::new();
         header.insert(META_KEY.to_owned(), meta);
-        let tensors = self.network.named_tensors();
+        let tensors = self.network().named_tensors();
         let views: Vec<(&str, &candle_core::Tensor)> =
             tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
         safetensors::serialize(views, Some(header)).map_err(|e| Error::BadArgument {
@@ -118,7 +118,7 @@ impl NeuralCiTester {
                     "no `causaldefend` metadata (a safetensors file from elsewhere?)",
                 )
             })?;
-        let mut meta: NeuralCiMeta = serde_json::from_str(text)
+        let meta: NeuralCiMeta = serde_json::from_str(text)
             .map_err(|e| bad(path, format!("checkpoint metadata: {e}")))?;
         if meta.kind != CHECKPOINT_KIND {
             return Err(bad(
@@ -145,12 +145,10 @@ impl NeuralCiTester {
                 ),
             ));
         }
-        if meta.null_scores.is_empty() || meta.null_scores.iter().any(|v| !v.is_finite()) {
+        let all_null = meta.null_scores.iter().flat_map(|s| &s.scores);
+        if all_null.clone().next().is_none() || all_null.clone().any(|v| !v.is_finite()) {
             return Err(bad(path, "null scores are missing or not finite"));
         }
-        // The p-value's binary search needs ascending order; a hand-edited
-        // file must not make it wrong.
-        meta.null_scores.sort_by(f32::total_cmp);
         meta.config
             .validate()
             .map_err(|e| bad(path, format!("config: {e}")))?;
@@ -165,6 +163,99 @@ impl NeuralCiTester {
         network
             .load_tensors(&tensors)
             .map_err(|reason| bad(path, reason))?;
-        Ok(Self { network, meta })
+        Ok(Self::new(network, meta))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::causal::ci::CiTest;
+    use crate::causal::neural::compare::held_out_cases;
+    use crate::causal::neural::train::test_support::{tiny, tiny_tester};
+    use crate::causal::neural::train::train_ci_tester;
+
+    #[test]
+    fn save_load_round_trip_gives_identical_p_values_and_bytes() {
+        let t = tiny_tester();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/neural.safetensors");
+        t.save(&path).unwrap();
+        let back = NeuralCiTester::load(&path).unwrap();
+        assert!(back.meta() == t.meta(), "metadata changed on a round trip");
+        assert_eq!(back.to_bytes().unwrap(), std::fs::read(&path).unwrap());
+        for c in held_out_cases(5, 40, &tiny().sim, &[]).unwrap() {
+            let a = t.test(&c.data, c.x, c.y, &c.z).unwrap();
+            let b = back.test(&c.data, c.x, c.y, &c.z).unwrap();
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn same_config_gives_a_byte_identical_checkpoint() {
+        let again = train_ci_tester(&tiny(), &[], |_, _| {}).unwrap();
+        assert_eq!(again.to_bytes().unwrap(), tiny_tester().to_bytes().unwrap());
+        let other_seed = crate::causal::neural::NeuralCiConfig {
+            seed: 18,
+            epochs: 1,
+            ..tiny()
+        };
+        let other = train_ci_tester(&other_seed, &[], |_, _| {}).unwrap();
+        assert_ne!(other.to_bytes().unwrap(), tiny_tester().to_bytes().unwrap());
+    }
+
+    #[test]
+    fn another_feature_schema_is_refused_naming_the_file() {
+        let t = tiny_tester();
+        let mut meta = t.meta().clone();
+        meta.feature_schema = "neural-ci-features/v0".into();
+        let old = NeuralCiTester::new(t.network().clone(), meta);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.safetensors");
+        old.save(&path).unwrap();
+        match NeuralCiTester::load(&path) {
+            Err(Error::BadFile { path: p, reason }) => {
+                assert_eq!(p, path);
+                assert!(reason.contains("feature schema mismatch"), "{reason}");
+                assert!(reason.contains("neural-ci-features/v0"), "{reason}");
+                assert!(reason.contains(FEATURE_SCHEMA), "{reason}");
+            }
+            other => panic!("expected a schema error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn damaged_or_foreign_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.safetensors");
+        assert!(matches!(
+            NeuralCiTester::load(&missing),
+            Err(Error::Io { .. })
+        ));
+
+        let garbage = dir.path().join("garbage.safetensors");
+        std::fs::write(&garbage, b"not a checkpoint").unwrap();
+        assert!(matches!(
+            NeuralCiTester::load(&garbage),
+            Err(Error::BadFile { .. })
+        ));
+
+        // A valid safetensors file without our metadata.
+        let foreign = dir.path().join("foreign.safetensors");
+        let t = candle_core::Tensor::zeros(3, candle_core::DType::F32, &Device::Cpu).unwrap();
+        candle_core::safetensors::save(&HashMap::from([("w".to_owned(), t)]), &foreign).unwrap();
+        match NeuralCiTester::load(&foreign) {
+            Err(Error::BadFile { reason, .. }) => assert!(reason.contains("metadata"), "{reason}"),
+            other => panic!("expected BadFile, got {other:?}"),
+        }
+
+        // Truncated weights.
+        let bytes = tiny_tester().to_bytes().unwrap();
+        let cut = dir.path().join("cut.safetensors");
+        std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+        assert!(matches!(
+            NeuralCiTester::load(&cut),
+            Err(Error::BadFile { .. })
+        ));
     }
 }

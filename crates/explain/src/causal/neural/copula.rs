@@ -9,6 +9,11 @@
 /// Ranks in `1..=n`, ties sharing their average rank (count data are full
 /// of ties: every zero gets the same rank).
 pub fn average_ranks(values: &[f64]) -> Vec<f64> {
+    ranks_and_distinct(values).0
+}
+
+/// [`average_ranks`] and the number of distinct values (one sort for both).
+pub fn ranks_and_distinct(values: &[f64]) -> (Vec<f64>, usize) {
     let n = values.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {
@@ -19,8 +24,10 @@ pub fn average_ranks(values: &[f64]) -> Vec<f64> {
         }
     });
     let mut ranks = vec![0.0; n];
+    let mut distinct = 0;
     let mut start = 0;
     while start < n {
+        distinct += 1;
         let value = order.get(start).and_then(|&i| values.get(i)).copied();
         let mut end = start + 1;
         while end < n && order.get(end).and_then(|&i| values.get(i)).copied() == value {
@@ -35,7 +42,7 @@ pub fn average_ranks(values: &[f64]) -> Vec<f64> {
         }
         start = end;
     }
-    ranks
+    (ranks, distinct)
 }
 
 /// Inverse of the standard normal CDF, by Acklam's rational approximation
@@ -96,13 +103,19 @@ pub fn normal_quantile(p: f64) -> f64 {
 /// Normal scores `Φ⁻¹(rank / (n + 1))`, centred. A constant column maps to
 /// all zeros.
 pub fn normal_scores(values: &[f64]) -> Vec<f64> {
+    normal_scores_and_distinct(values).0
+}
+
+/// [`normal_scores`] and the number of distinct values.
+pub fn normal_scores_and_distinct(values: &[f64]) -> (Vec<f64>, usize) {
     let n = values.len() as f64;
-    let mut s: Vec<f64> = average_ranks(values)
+    let (ranks, distinct) = ranks_and_distinct(values);
+    let mut s: Vec<f64> = ranks
         .into_iter()
         .map(|r| normal_quantile(r / (n + 1.0)))
         .collect();
     center(&mut s);
-    s
+    (s, distinct)
 }
 
 /// Subtracts the mean in place.
@@ -207,6 +220,8 @@ mod tests {
         );
         assert_eq!(average_ranks(&[]), Vec::<f64>::new());
         assert_eq!(average_ranks(&[1.0, 1.0]), vec![1.5, 1.5]);
+        assert_eq!(ranks_and_distinct(&[3.0, 0.0, 0.0, 5.0, 0.0]).1, 3);
+        assert_eq!(ranks_and_distinct(&[]).1, 0);
     }
 
     #[test]

@@ -23,7 +23,8 @@
 
 use crate::causal::data::Dataset;
 use crate::causal::neural::copula::{
-    average_ranks, center, normal_scores, pearson, solve_ridge, variance,
+    average_ranks, center, normal_scores, normal_scores_and_distinct, pearson, solve_ridge,
+    variance,
 };
 use crate::error::{Error, Result};
 
@@ -38,6 +39,10 @@ pub const SCALAR_FEATURES: usize = 20;
 
 /// Length of the feature vector.
 pub const FEATURE_DIM: usize = SCALAR_FEATURES + HIST_BINS * HIST_BINS;
+
+/// Position of `distinct_fraction_x` (distinct values over n: 1 for
+/// continuous data, small for counts); `distinct_fraction_y` follows it.
+pub const DISTINCT_FRACTION_X: usize = 15;
 
 /// Fewest samples a test accepts: below this no statistic means anything.
 pub const MIN_SAMPLES: usize = 10;
@@ -97,17 +102,6 @@ fn zero_fraction(v: &[f64]) -> f64 {
         return 0.0;
     }
     v.iter().filter(|x| **x == 0.0).count() as f64 / v.len() as f64
-}
-
-/// Distinct values over n (1 for continuous data, small for counts).
-fn distinct_fraction(v: &[f64]) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s.dedup();
-    s.len() as f64 / v.len() as f64
 }
 
 /// X, Y and the Z columns of a question.
@@ -274,8 +268,8 @@ pub fn ci_features(data: &Dataset, x: usize, y: usize, z: &[usize]) -> Result<Ve
     let (xs, ys, zs) = columns(data, x, y, z)?;
     let n = xs.len();
     let nf = n as f64;
-    let sx = normal_scores(xs);
-    let sy = normal_scores(ys);
+    let (sx, distinct_x) = normal_scores_and_distinct(xs);
+    let (sy, distinct_y) = normal_scores_and_distinct(ys);
     let basis = z_basis(&zs);
     let rx = residualize(&sx, &basis);
     let mut ry = residualize(&sy, &basis);
@@ -336,8 +330,8 @@ pub fn ci_features(data: &Dataset, x: usize, y: usize, z: &[usize]) -> Result<Ve
         z.len() as f64 / 4.0,
         zero_fraction(xs),
         zero_fraction(ys),
-        distinct_fraction(xs),
-        distinct_fraction(ys),
+        distinct_x as f64 / nf,
+        distinct_y as f64 / nf,
         unexplained(&rx, &sx),
         unexplained(&ry, &sy),
         z_zeros,
@@ -367,7 +361,10 @@ mod tests {
 
     #[test]
     fn schema_names_match_the_length() {
-        assert_eq!(feature_names().len(), FEATURE_DIM);
+        let names = feature_names();
+        assert_eq!(names.len(), FEATURE_DIM);
+        assert_eq!(names[DISTINCT_FRACTION_X], "distinct_fraction_x");
+        assert_eq!(names[DISTINCT_FRACTION_X + 1], "distinct_fraction_y");
         assert_eq!(SCALAR_FEATURES + 64, FEATURE_DIM);
     }
 

@@ -7,6 +7,7 @@
 //! `n_train_cases × FEATURE_DIM` floats (about 7 MB at the default), not the
 //! raw samples.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
@@ -17,7 +18,9 @@ use crate::causal::neural::features::{ci_features, FEATURE_DIM};
 use crate::causal::neural::model::{bce_with_logits, CiNetwork};
 use crate::causal::neural::rng::{derive_seed, SimRng};
 use crate::causal::neural::sim::{case_at, CaseStream, Labels, ProvenancePool, SimConfig};
-use crate::causal::neural::tester::{EpochMetrics, NeuralCiMeta, NeuralCiTester, TrainingSummary};
+use crate::causal::neural::tester::{
+    EpochMetrics, NeuralCiMeta, NeuralCiTester, NullScores, Stratum, TrainingSummary,
+};
 use crate::error::{Error, Result};
 
 /// Hyper-parameters of the neural CI tester. The defaults train on two CPU
@@ -113,22 +116,33 @@ impl NeuralCiConfig {
     }
 }
 
-/// Features and labels of one case stream.
+/// Features, labels and strata of one case stream.
+struct Featurised {
+    rows: Vec<Vec<f32>>,
+    labels: Vec<f32>,
+    strata: Vec<Stratum>,
+}
+
 fn featurise(
     cfg: &NeuralCiConfig,
     pool: &ProvenancePool,
     stream: CaseStream,
     count: usize,
     labels: Labels,
-) -> Result<(Vec<Vec<f32>>, Vec<f32>)> {
-    let mut rows = Vec::with_capacity(count);
-    let mut y = Vec::with_capacity(count);
+) -> Result<Featurised> {
+    let mut out = Featurised {
+        rows: Vec::with_capacity(count),
+        labels: Vec::with_capacity(count),
+        strata: Vec::with_capacity(count),
+    };
     for i in 0..count as u64 {
         let c = case_at(&cfg.sim, pool, cfg.seed, stream, i, labels)?;
-        rows.push(ci_features(&c.data, c.x, c.y, &c.z)?);
-        y.push(if c.dependent { 1.0 } else { 0.0 });
+        let f = ci_features(&c.data, c.x, c.y, &c.z)?;
+        out.strata.push(Stratum::from_features(&f, c.z.len()));
+        out.rows.push(f);
+        out.labels.push(if c.dependent { 1.0 } else { 0.0 });
     }
-    Ok((rows, y))
+    Ok(out)
 }
 
 /// Per-feature mean and standard deviation.
@@ -194,6 +208,18 @@ fn evaluate(net: &CiNetwork, rows: &[Vec<f32>], labels: &[f32]) -> Result<(f64, 
     Ok((loss, right as f64 / rows.len() as f64))
 }
 
+/// `v` rounded to six decimals. Metrics are stored like this because a
+/// short decimal parses back to the very same `f64`, while a full-precision
+/// one may come back one ulp off — and a loaded checkpoint must re-save to
+/// the same bytes.
+fn six_decimals(v: f64) -> f64 {
+    if v.is_finite() {
+        (v * 1e6).round() / 1e6
+    } else {
+        v
+    }
+}
+
 /// Trains a neural CI tester.
 ///
 /// `real_series` are activity counts per time bin of real entities (one
@@ -217,7 +243,7 @@ pub fn train_ci_tester(
     let device = Device::Cpu;
     let pool = ProvenancePool::new(real_series, cfg.sim.min_samples)?;
     let started = Instant::now();
-    let (rows, labels) = featurise(
+    let Featurised { rows, labels, .. } = featurise(
         cfg,
         &pool,
         CaseStream::Training,
@@ -255,11 +281,20 @@ pub fn train_ci_tester(
     let mut rng = SimRng::new(derive_seed(cfg.seed, 0x7368_7566, 0));
     let mut order: Vec<usize> = (0..n_fit).collect();
     let mut history = Vec::with_capacity(cfg.epochs);
-    let mut best: Option<(f64, usize, std::collections::HashMap<String, Tensor>)> = None;
+    let mut best: Option<(f64, usize, HashMap<String, Tensor>)> = None;
+    let steps_per_epoch = n_fit.div_ceil(cfg.batch_size).max(1);
+    let total_steps = (cfg.epochs * steps_per_epoch) as f64;
+    let mut step = 0usize;
     for epoch in 1..=cfg.epochs {
         rng.shuffle(&mut order);
         let (mut sum, mut seen) = (0.0, 0usize);
         for idx in order.chunks(cfg.batch_size) {
+            // Cosine decay to a tenth of the rate: large steps early, fine
+            // ones late, so the last epochs settle instead of bouncing.
+            let done = step as f64 / total_steps;
+            let decay = 0.1 + 0.45 * (1.0 + (std::f64::consts::PI * done).cos());
+            opt.set_learning_rate(cfg.learning_rate * decay);
+            step += 1;
             let (x, y) = batch(fit_rows, fit_y, idx, &device)?;
             let loss = bce_with_logits(&net.forward(&x)?, &y)?;
             opt.backward_step(&loss)?;
@@ -292,9 +327,9 @@ pub fn train_ci_tester(
         }
         history.push(EpochMetrics {
             epoch,
-            train_loss,
-            validation_loss,
-            validation_accuracy,
+            train_loss: six_decimals(train_loss),
+            validation_loss: six_decimals(validation_loss),
+            validation_accuracy: six_decimals(validation_accuracy),
         });
     }
     let mut best_epoch = history.len();
@@ -304,15 +339,21 @@ pub fn train_ci_tester(
         best_epoch = epoch;
     }
 
-    let (null_rows, _) = featurise(
+    let null = featurise(
         cfg,
         &pool,
         CaseStream::Calibration,
         cfg.n_null_cases,
         Labels::NullOnly,
     )?;
-    let mut null_scores = net.score_many(&null_rows)?;
-    null_scores.sort_by(f32::total_cmp);
+    let mut by_stratum: BTreeMap<Stratum, Vec<f32>> = BTreeMap::new();
+    for (s, stratum) in net.score_many(&null.rows)?.into_iter().zip(null.strata) {
+        by_stratum.entry(stratum).or_default().push(s);
+    }
+    let null_scores: Vec<NullScores> = by_stratum
+        .into_iter()
+        .map(|(stratum, scores)| NullScores { stratum, scores })
+        .collect();
 
     let mut meta = NeuralCiMeta::new(cfg.clone());
     meta.null_scores = null_scores;
@@ -330,43 +371,69 @@ pub fn train_ci_tester(
         best_epoch,
         seconds = started.elapsed().as_secs_f64()
     );
-    Ok(NeuralCiTester { network: net, meta })
+    Ok(NeuralCiTester::new(net, meta))
 }
 
+/// A tiny tester trained once per test process and shared by the tests of
+/// every module (debug builds train it in well under a second).
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_support {
     use super::*;
+    use std::sync::OnceLock;
 
+    /// Small enough for debug builds, large enough to learn something.
     pub(crate) fn tiny() -> NeuralCiConfig {
         NeuralCiConfig {
-            hidden: 16,
+            hidden: 32,
             layers: 1,
-            epochs: 8,
-            batch_size: 32,
+            epochs: 10,
+            batch_size: 64,
             learning_rate: 5e-3,
-            n_train_cases: 600,
-            n_null_cases: 200,
+            n_train_cases: 3000,
+            n_null_cases: 1600,
             sim: SimConfig {
                 min_samples: 50,
-                max_samples: 200,
+                max_samples: 300,
                 ..SimConfig::default()
             },
             ..NeuralCiConfig::default()
         }
     }
 
+    /// The tester trained with [`tiny`].
+    pub(crate) fn tiny_tester() -> &'static NeuralCiTester {
+        static TESTER: OnceLock<NeuralCiTester> = OnceLock::new();
+        TESTER.get_or_init(|| train_ci_tester(&tiny(), &[], |_, _| {}).unwrap())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::tiny;
+    use super::*;
+
     #[test]
     fn training_lowers_the_loss() {
-        let mut losses = Vec::new();
-        let t = train_ci_tester(&tiny(), &[], |_, l| losses.push(l)).unwrap();
-        assert_eq!(losses.len(), 8);
+        let t = super::test_support::tiny_tester();
+        let losses: Vec<f64> = t
+            .meta()
+            .training
+            .history
+            .iter()
+            .map(|e| e.train_loss)
+            .collect();
+        assert_eq!(losses.len(), 10);
         assert!(
-            losses[7] < losses[0] - 0.05,
+            losses[9] < losses[0] - 0.05,
             "loss did not fall: {losses:?}"
         );
         let m = t.meta();
-        assert_eq!(m.null_scores.len(), 200);
-        assert!(m.null_scores.windows(2).all(|w| w[0] <= w[1]));
+        let null: Vec<&NullScores> = m.null_scores.iter().collect();
+        assert_eq!(null.iter().map(|s| s.scores.len()).sum::<usize>(), 1600);
+        assert!(null.len() >= 4, "{} strata", null.len());
+        assert!(null
+            .iter()
+            .all(|s| s.scores.windows(2).all(|w| w[0] <= w[1])));
         assert!(m
             .training
             .history
