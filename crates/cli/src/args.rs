@@ -75,6 +75,12 @@ pub enum Command {
   causaldefend detect --model models/detector.ckpt --input audit.log.gz --format auditd
   causaldefend detect --model models/detector.ckpt --input data/processed --output alerts.jsonl")]
     Detect(DetectArgs),
+    /// Explain alerts: reduced graph, causal graph, attack chains, ATT&CK techniques, narrative, counterfactuals.
+    #[command(after_help = "Examples:
+  causaldefend detect --model models/detector.ckpt --input audit.log.gz --output alerts.jsonl
+  causaldefend explain --input audit.log.gz --alerts alerts.jsonl --output explanations/
+  causaldefend explain --input audit.log.gz --seed-entity pid:25398 --output explanations/")]
+    Explain(ExplainArgs),
     /// Train, score and report detection quality over several seeds, with a baseline.
     #[command(after_help = "Examples:
   causaldefend evaluate --dataset auditd --data ../shared/data/auditd --seeds 3 --output results/auditd.json")]
@@ -328,6 +334,53 @@ pub struct DetectArgs {
     /// Escalation policy (YAML with an `escalation:` section). Default: `config/api_config.yaml` when it exists.
     #[arg(long)]
     pub api_config: Option<PathBuf>,
+    /// Explain every alert and add the explanation to its line (as `explanation`).
+    /// Streaming: an alert is explained with what has arrived by the end of its window.
+    #[arg(long)]
+    pub explain: bool,
+    /// Explanation settings (YAML) for `--explain`. Default: `config/explain_config.yaml` when it exists.
+    #[arg(long)]
+    pub explain_config: Option<PathBuf>,
+}
+
+/// `explain` arguments.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The logs (file or folder) or preprocessed folder the alerts came from.
+    #[arg(long, short = 'i')]
+    pub input: PathBuf,
+    /// Alerts written by `detect` (JSON lines); windows with `alert: true` are explained.
+    #[arg(long)]
+    pub alerts: Option<PathBuf>,
+    /// Start from this entity instead of (or besides) alerts: 16 hex digits
+    /// (an entity id of `detect`), `pid:N`, a Sysmon ProcessGuid, a CDM UUID,
+    /// or an exact path or executable. Repeatable.
+    #[arg(long)]
+    pub seed_entity: Vec<String>,
+    /// Folder for the explanations: `<input>-w<window>.{json,md,dot,graphml}` and `explanations.jsonl`.
+    #[arg(long, short = 'o', default_value = "explanations")]
+    pub output: PathBuf,
+    /// Format of raw inputs.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// Ingest config (YAML) for raw inputs.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Explanation settings (YAML). Default: `config/explain_config.yaml` when it exists.
+    #[arg(long)]
+    pub explain_config: Option<PathBuf>,
+    /// Extra ATT&CK mapping rules (YAML), on top of the shipped ones. Repeatable.
+    #[arg(long)]
+    pub rules: Vec<PathBuf>,
+    /// ATT&CK technique table (default: the shipped Enterprise table).
+    #[arg(long)]
+    pub attack_table: Option<PathBuf>,
+    /// CI test of causal discovery: fisher-z, g-test, chi-square or neural (default: the config's).
+    #[arg(long)]
+    pub ci_test: Option<String>,
+    /// Neural CI tester checkpoint (for `--ci-test neural`; default `models/ci_tester.ckpt`).
+    #[arg(long)]
+    pub ci_tester: Option<PathBuf>,
 }
 
 /// Online adaptation of the calibration.
@@ -382,6 +435,15 @@ pub enum DatasetArg {
     Windows,
 }
 
+/// What `evaluate` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// Detection quality over seeds against the baseline, and conformal coverage.
+    Detect,
+    /// Explanation quality: attack-entity recall and precision, reduction, ATT&CK hit rate, time.
+    Explain,
+}
+
 /// `evaluate` arguments.
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
@@ -397,6 +459,13 @@ pub struct EvaluateArgs {
     /// Results file (JSON); a Markdown rendering is written beside it.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+    /// What to evaluate: the detector (and its calibration) or the explanations.
+    #[arg(long, value_enum, default_value_t = TaskArg::Detect)]
+    pub task: TaskArg,
+    /// Detector checkpoint whose alerts `--task explain` explains (default
+    /// `models/detector.ckpt` when it exists).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Hyper-parameters.
     #[command(flatten)]
     pub train: TrainFlags,

@@ -32,6 +32,15 @@ pub fn load_detector_config(path: Option<&Path>) -> anyhow::Result<detect::Detec
     load_layered(path, &[], Some("detector"))
 }
 
+/// `config/explain_config.yaml` (used when no path is given and it exists),
+/// overridable by `CAUSALDEFEND_EXPLAIN__<SECTION>__<KEY>`
+/// (for example `CAUSALDEFEND_EXPLAIN__REDUCE__BACK_HOPS=4`).
+pub fn load_explain_config(path: Option<&Path>) -> anyhow::Result<explain::ExplainConfig> {
+    let default = Path::new("config/explain_config.yaml");
+    let path = path.or_else(|| default.is_file().then_some(default));
+    load_layered(path, &[], Some("explain"))
+}
+
 /// Defaults of `T`, then the YAML file, then `CAUSALDEFEND_<SECTION>__<KEY>`
 /// variables. `sections` are the top-level keys of a sectioned file;
 /// `flat` names the one environment section of a flat file.
@@ -131,6 +140,13 @@ mod tests {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/train_config.yaml");
         let c = load_detector_config(Some(&p)).unwrap();
         assert_eq!(c, detect::DetectorConfig::default());
+    }
+
+    #[test]
+    fn shipped_explain_config_is_the_defaults() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/explain_config.yaml");
+        let c = load_explain_config(Some(&p)).unwrap();
+        assert_eq!(c, explain::ExplainConfig::default());
     }
 
     #[test]

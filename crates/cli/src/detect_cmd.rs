@@ -120,11 +120,28 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<u8> {
         }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
+    let explainer = if args.explain {
+        Some(crate::explain_cmd::explainer(
+            args.explain_config.as_deref(),
+            &[],
+            None,
+            None,
+            None,
+        )?)
+    } else {
+        None
+    };
+    let back_ns = explainer
+        .as_ref()
+        .map_or(0, |e| (e.config().reduce.back_secs.max(0.0) * 1e9) as i64);
     let mut detector = detect::Detector::new(ckpt, device);
     let (mut windows, mut alerts) = (0u64, 0u64);
     for seq in &sequences {
         warn_on_window_mismatch(seq, cfg.window_secs);
         detector.reset();
+        // Recent windows, for explaining an alert with its history.
+        let mut history: std::collections::VecDeque<graph::GraphWindow> =
+            std::collections::VecDeque::new();
         for w in reader.windows(seq)? {
             let prepared = detect::prepare(&w, cfg.max_edges_per_window);
             let s = detector.score(&prepared)?;
@@ -148,10 +165,32 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<u8> {
                 "score": s.score,
                 "threshold": s.threshold,
                 "alert": s.alert,
+                "node_threshold": node_threshold,
                 "nodes": nodes,
             });
             if let Some(c) = conformal.as_mut() {
                 crate::conformal_cmd::annotate(c, s.score, &mut line);
+            }
+            if let Some(ex) = &explainer {
+                let horizon = w.start.as_nanos().saturating_sub(back_ns);
+                while history.front().is_some_and(|h| h.end.as_nanos() <= horizon) {
+                    history.pop_front();
+                }
+                if s.alert {
+                    let g = explain::ProvGraph::from_windows(history.iter().chain([&w]));
+                    let (seeds, anomaly) = crate::explain_cmd::seeds_from_scores(
+                        &g,
+                        &prepared.nodes,
+                        &s.node_scores,
+                        node_threshold,
+                        s.end_ns,
+                    );
+                    let x = ex.explain(&g, &seeds, &anomaly)?;
+                    if let Some(o) = line.as_object_mut() {
+                        o.insert("explanation".to_owned(), serde_json::to_value(&x)?);
+                    }
+                }
+                history.push_back(w);
             }
             writeln!(out, "{line}")?;
             windows += 1;

@@ -226,6 +226,9 @@ pub(crate) fn fmt_ms(values: &[f64]) -> String {
 
 /// Runs `evaluate`.
 pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
+    if args.task == crate::args::TaskArg::Explain {
+        return crate::evaluate_explain::run(args);
+    }
     if args.dataset == DatasetArg::Windows {
         return crate::evaluate_windows::run(args, quiet);
     }

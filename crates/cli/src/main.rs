@@ -9,7 +9,9 @@ mod data;
 mod detect_cmd;
 mod evaluate;
 mod evaluate_conformal;
+mod evaluate_explain;
 mod evaluate_windows;
+mod explain_cmd;
 mod inspect;
 mod pipeline;
 mod preprocess;
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
         Command::TrainDetector(a) => train_cmd::run(a, quiet),
         Command::Calibrate(a) => conformal_cmd::run(a),
         Command::Detect(a) => detect_cmd::run(a),
+        Command::Explain(a) => explain_cmd::run(a),
         Command::Evaluate(a) => evaluate::run(a, quiet),
     };
     match result {

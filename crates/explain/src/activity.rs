@@ -1,9 +1,9 @@
 //! Activity series: the variables causal discovery sees.
 //!
 //! Each chosen entity becomes one variable: how many events touched it in
-//! each time bin. Bins are cut at quantiles of the event times, not at fixed
-//! widths, because provenance is bursty: an attack may live 40 ms inside a
-//! 40 s window, and fixed bins would put all of it into one.
+//! each time bin. The bins span the reduced graph's own events, not the
+//! alert window: an attack that lives 40 ms inside a 40 s window is cut into
+//! as many bins as it has events, so its bursts fall into different samples.
 
 use std::collections::HashSet;
 
@@ -57,14 +57,17 @@ pub fn activity_dataset(
     }
     all.sort_unstable();
     let t0 = all.first().copied().unwrap_or(0);
-    // Bin edges at quantiles of all event times (duplicates collapse).
-    let n_bins = max_bins.clamp(2, (all.len() / 5).max(2));
-    let mut cuts: Vec<i64> = (1..n_bins)
-        .filter_map(|k| all.get(k * all.len() / n_bins).copied())
-        .collect();
-    cuts.dedup();
-    let bins = cuts.len() + 1;
-    let bin_of = |t: i64| cuts.partition_point(|&c| c <= t);
+    let t1 = all.last().copied().unwrap_or(0);
+    // Fixed-width bins over the span, as many as events (at least 20, at
+    // most `max_bins`): an attack that lives 40 ms is still cut into
+    // enough samples for a CI test, mostly zeros around its bursts.
+    let bins = max_bins.min(all.len().max(20)).max(2);
+    let span = (t1.saturating_sub(t0)).max(1);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    let bin_of = |t: i64| {
+        let f = (t.saturating_sub(t0)) as f64 / span as f64;
+        ((f * bins as f64) as usize).min(bins - 1)
+    };
     let pos: std::collections::HashMap<usize, usize> =
         vars.iter().enumerate().map(|(i, &v)| (v, i)).collect();
     let mut cols = vec![vec![0.0f64; bins]; vars.len()];

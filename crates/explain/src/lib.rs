@@ -15,6 +15,7 @@ pub mod chains;
 pub mod config;
 pub mod counterfactual;
 mod error;
+pub mod explainer;
 pub mod narrative;
 pub mod provgraph;
 pub mod reduce;
@@ -23,6 +24,7 @@ pub mod view;
 
 pub use config::ExplainConfig;
 pub use error::{Error, Result};
+pub use explainer::Explainer;
 pub use provgraph::ProvGraph;
 pub use reduce::{Reduced, Reducer, Seed};
 pub use view::{Explanation, EXPLANATION_SCHEMA};

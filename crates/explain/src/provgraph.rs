@@ -203,6 +203,16 @@ impl ProvGraph {
         })
     }
 
+    /// Processes this process started (distinct children over fork edges):
+    /// the fan-out that makes a launcher or shell a hub.
+    pub fn children(&self, v: usize) -> usize {
+        self.out_edges.get(v).map_or(0, |es| {
+            es.iter()
+                .filter(|&&e| self.edges.get(e).is_some_and(|e| e.kind == EdgeKind::Fork))
+                .count()
+        })
+    }
+
     /// Distinct neighbours (in and out) of an entity: the fan-out that makes
     /// an object "shared" for dependency-explosion control.
     pub fn degree(&self, v: usize) -> usize {

@@ -134,10 +134,15 @@ impl Reducer {
         let Some(e) = g.entities.get(v) else {
             return true;
         };
-        let shared_name = e.kind != EntityKind::Process
-            && e.name
-                .as_deref()
-                .is_some_and(|n| self.shared.iter().any(|r| r.is_match(n)));
+        if e.kind == EntityKind::Process {
+            // A process is a hub by the processes it starts, not by the files
+            // it touches (sudo reads dozens of PAM and NSS files).
+            return g.children(v) >= self.cfg.max_fanout;
+        }
+        let shared_name = e
+            .name
+            .as_deref()
+            .is_some_and(|n| self.shared.iter().any(|r| r.is_match(n)));
         shared_name || g.degree(v) >= self.cfg.max_fanout
     }
 

@@ -7,9 +7,11 @@ pub mod discretize;
 pub mod fisher_z;
 pub mod gtest;
 pub mod metrics;
+pub mod neural;
 pub mod pc;
 pub mod rng;
 pub mod scm;
+pub mod select;
 pub mod stats;
 
 pub use causal_graph::{CausalEdge, CausalGraph};
@@ -21,3 +23,4 @@ pub use metrics::{shd, shd_graphs};
 pub use pc::{pc_stable, Background, PcConfig};
 pub use rng::Rng;
 pub use scm::Dag;
+pub use select::{ci_by_name, CI_TEST_NAMES};
