@@ -198,6 +198,8 @@ mod tests {
         let other_seed = crate::causal::neural::NeuralCiConfig {
             seed: 18,
             epochs: 1,
+            n_train_cases: 100,
+            n_null_cases: 50,
             ..tiny()
         };
         let other = train_ci_tester(&other_seed, &[], |_, _| {}).unwrap();
