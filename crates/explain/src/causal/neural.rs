@@ -10,6 +10,7 @@
 //! - [`sim`]: random structural causal models and semi-synthetic cases cut
 //!   from real activity series, each with its answer;
 //! - [`model`]: the network; [`train`]: fitting and p-value calibration;
+//!   [`infer`]: the same network in plain arrays for one-case scoring;
 //! - [`tester`]: the [`CiTest`](crate::causal::CiTest) implementation;
 //!   [`checkpoint`]: safetensors save and load;
 //! - [`compare`]: type-I error, power and cost of any CI tests on held-out
@@ -22,6 +23,7 @@ pub mod checkpoint;
 pub mod compare;
 pub mod copula;
 pub mod features;
+pub mod infer;
 pub mod model;
 mod rng;
 pub mod sim;

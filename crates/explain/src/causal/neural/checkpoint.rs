@@ -24,9 +24,9 @@ use crate::error::{Error, Result};
 /// Metadata key in the safetensors header.
 const META_KEY: &str = "causaldefend";
 
-/// Largest checkpoint read. The default tester is about 60 KB; this leaves
-/// room for wide networks while bounding what a hostile file can make us
-/// allocate.
+/// Largest checkpoint read. The default tester is about 260 KB (mostly its
+/// 20 000 null scores as JSON); this leaves room for the widest network the
+/// config accepts while bounding what a hostile file can make us allocate.
 pub const MAX_CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -163,7 +163,7 @@ impl NeuralCiTester {
         network
             .load_tensors(&tensors)
             .map_err(|reason| bad(path, reason))?;
-        Ok(Self::new(network, meta))
+        Self::new(network, meta)
     }
 }
 
@@ -198,6 +198,8 @@ mod tests {
         let other_seed = crate::causal::neural::NeuralCiConfig {
             seed: 18,
             epochs: 1,
+            n_train_cases: 100,
+            n_null_cases: 50,
             ..tiny()
         };
         let other = train_ci_tester(&other_seed, &[], |_, _| {}).unwrap();
@@ -209,7 +211,7 @@ mod tests {
         let t = tiny_tester();
         let mut meta = t.meta().clone();
         meta.feature_schema = "neural-ci-features/v0".into();
-        let old = NeuralCiTester::new(t.network().clone(), meta);
+        let old = NeuralCiTester::new(t.network().clone(), meta).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.safetensors");
         old.save(&path).unwrap();

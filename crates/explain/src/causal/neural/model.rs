@@ -3,10 +3,13 @@
 //!
 //! Small on purpose: the features already do the statistics, the network
 //! only has to learn how much each summary is worth at a given n, |Z| and
-//! sparsity. A forward pass on one row costs a few microseconds.
+//! sparsity. Training runs here, in candle, in batches; one-case scoring
+//! goes through [`crate::causal::neural::infer`], where a forward pass costs
+//! a few microseconds instead of candle's ~100 µs per call.
 //!
-//! Weights are drawn from [`SimRng`] in name order (He-uniform), not from
-//! candle's generator, so the same seed gives the same bits everywhere.
+//! Weights are drawn from the simulator's seeded stream in name order
+//! (He-uniform), not from candle's generator, so the same seed gives the
+//! same bits everywhere.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -165,6 +168,26 @@ impl CiNetwork {
             out.extend(self.forward(&t)?.to_vec1::<f32>()?);
         }
         Ok(out)
+    }
+
+    /// Input means and standard deviations.
+    pub(crate) fn standardisation(&self) -> Result<(Vec<f32>, Vec<f32>)> {
+        Ok((self.mean.to_vec1::<f32>()?, self.scale.to_vec1::<f32>()?))
+    }
+
+    /// `(W row-major, b)` of every layer in order, the output layer last.
+    pub(crate) fn layer_tensors(&self) -> Result<Vec<(Vec<f32>, Vec<f32>)>> {
+        let mut names: Vec<(String, String)> = (0..self.layers).map(weight_name).collect();
+        names.push(("out.w".into(), "out.b".into()));
+        names
+            .iter()
+            .map(|(w, b)| {
+                Ok((
+                    self.get(w)?.flatten_all()?.to_vec1::<f32>()?,
+                    self.get(b)?.to_vec1::<f32>()?,
+                ))
+            })
+            .collect()
     }
 
     /// Every tensor that goes into a checkpoint, by name.

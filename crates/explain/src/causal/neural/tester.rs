@@ -21,6 +21,7 @@ use crate::causal::data::Dataset;
 use crate::causal::neural::features::{
     ci_features, DISTINCT_FRACTION_X, FEATURE_DIM, FEATURE_SCHEMA,
 };
+use crate::causal::neural::infer::DenseNetwork;
 use crate::causal::neural::model::CiNetwork;
 use crate::causal::neural::train::NeuralCiConfig;
 use crate::error::Result;
@@ -147,6 +148,8 @@ impl NeuralCiMeta {
 #[derive(Debug, Clone)]
 pub struct NeuralCiTester {
     network: CiNetwork,
+    /// The network in plain arrays: what actually scores.
+    dense: DenseNetwork,
     meta: NeuralCiMeta,
     /// All null scores, ascending (for strata too small to stand alone).
     pooled: Vec<f32>,
@@ -156,7 +159,10 @@ impl NeuralCiTester {
     /// Puts a network and its metadata together, sorting the null scores
     /// (the p-value's binary search relies on it, and a hand-edited file
     /// must not break it).
-    pub(crate) fn new(network: CiNetwork, mut meta: NeuralCiMeta) -> Self {
+    ///
+    /// # Errors
+    /// Tensor failures while copying the weights out.
+    pub(crate) fn new(network: CiNetwork, mut meta: NeuralCiMeta) -> Result<Self> {
         meta.null_scores.sort_by_key(|s| s.stratum);
         for s in &mut meta.null_scores {
             s.scores.sort_by(f32::total_cmp);
@@ -167,11 +173,12 @@ impl NeuralCiTester {
             .flat_map(|s| s.scores.iter().copied())
             .collect();
         pooled.sort_by(f32::total_cmp);
-        Self {
+        Ok(Self {
+            dense: DenseNetwork::from_network(&network)?,
             network,
             meta,
             pooled,
-        }
+        })
     }
 
     /// Metadata: config, null scores, training record.
@@ -190,7 +197,7 @@ impl NeuralCiTester {
     /// As [`ci_features`]; tensor failures.
     pub fn score(&self, data: &Dataset, x: usize, y: usize, z: &[usize]) -> Result<(f32, Stratum)> {
         let f = ci_features(data, x, y, z)?;
-        Ok((self.network.score(&f)?, Stratum::from_features(&f, z.len())))
+        Ok((self.dense.score(&f)?, Stratum::from_features(&f, z.len())))
     }
 
     /// The null scores a test of `stratum` is calibrated against.
@@ -234,7 +241,7 @@ mod tests {
     fn tester(strata: Vec<NullScores>) -> NeuralCiTester {
         let mut meta = NeuralCiMeta::new(NeuralCiConfig::default());
         meta.null_scores = strata;
-        NeuralCiTester::new(CiNetwork::new(4, 1, 1, &Device::Cpu).unwrap(), meta)
+        NeuralCiTester::new(CiNetwork::new(4, 1, 1, &Device::Cpu).unwrap(), meta).unwrap()
     }
 
     const CONTINUOUS: Stratum = Stratum {
