@@ -81,6 +81,15 @@ pub enum Command {
   causaldefend explain --input audit.log.gz --alerts alerts.jsonl --output explanations/
   causaldefend explain --input audit.log.gz --seed-entity pid:25398 --output explanations/")]
     Explain(ExplainArgs),
+    /// Train the neural conditional-independence tester of causal discovery and compare it with Fisher-z and the G-test.
+    #[command(after_help = "Examples:
+  causaldefend train-ci-tester --data ../shared/data/auditd --output models/ci_tester.ckpt
+  causaldefend train-ci-tester --data logs/ --output models/ci_tester.ckpt --epochs 5 --batch-size 256")]
+    TrainCiTester(TrainCiTesterArgs),
+    /// Replace the ATT&CK technique table with one converted from MITRE's STIX bundle.
+    #[command(after_help = "Examples:
+  causaldefend update-attack --bundle enterprise-attack-18.1.json --output data/attack/attack-patterns-lookup-v18.1.json.gz")]
+    UpdateAttack(UpdateAttackArgs),
     /// Train, score and report detection quality over several seeds, with a baseline.
     #[command(after_help = "Examples:
   causaldefend evaluate --dataset auditd --data ../shared/data/auditd --seeds 3 --output results/auditd.json")]
@@ -334,6 +343,10 @@ pub struct DetectArgs {
     /// Escalation policy (YAML with an `escalation:` section). Default: `config/api_config.yaml` when it exists.
     #[arg(long)]
     pub api_config: Option<PathBuf>,
+    /// Alert threshold on the window score, instead of the model's (from its
+    /// benign validation scores): lower finds more, with more false alarms.
+    #[arg(long)]
+    pub threshold: Option<f64>,
     /// Explain every alert and add the explanation to its line (as `explanation`).
     /// Streaming: an alert is explained with what has arrived by the end of its window.
     #[arg(long)]
@@ -381,6 +394,59 @@ pub struct ExplainArgs {
     /// Neural CI tester checkpoint (for `--ci-test neural`; default `models/ci_tester.ckpt`).
     #[arg(long)]
     pub ci_tester: Option<PathBuf>,
+}
+
+/// `train-ci-tester` arguments.
+#[derive(Debug, Args)]
+pub struct TrainCiTesterArgs {
+    /// Benign logs (file or folder) whose entities' activity series make the provenance training cases (attack recordings are left out).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Checkpoint to write; the comparison report goes beside it (`.report.json`).
+    #[arg(long, short = 'o', default_value = "models/ci_tester.ckpt")]
+    pub output: PathBuf,
+    /// Tester config (YAML with the keys of `NeuralCiConfig`); defaults otherwise.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Epochs (overrides the config).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Batch size (overrides the config).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Training cases (overrides the config).
+    #[arg(long)]
+    pub train_cases: Option<usize>,
+    /// Seed (overrides the config).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Held-out cases for the comparison with Fisher-z and the G-test.
+    #[arg(long, default_value_t = 1000)]
+    pub eval_cases: usize,
+    /// Significance level of the comparison.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Width of the activity bins of the real series, seconds.
+    #[arg(long, default_value_t = 0.25)]
+    pub bin_secs: f64,
+    /// Format of raw inputs.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// Ingest config (YAML) for raw inputs.
+    #[arg(long)]
+    pub ingest_config: Option<PathBuf>,
+}
+
+/// `update-attack` arguments.
+#[derive(Debug, Args)]
+pub struct UpdateAttackArgs {
+    /// MITRE's `enterprise-attack-<version>.json` STIX 2.1 bundle.
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// Technique table to write (gzip JSON); pass it to `explain --attack-table`,
+    /// or replace the shipped one under `data/attack/` and rebuild.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
 }
 
 /// Online adaptation of the calibration.

@@ -144,7 +144,11 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<u8> {
             std::collections::VecDeque::new();
         for w in reader.windows(seq)? {
             let prepared = detect::prepare(&w, cfg.max_edges_per_window);
-            let s = detector.score(&prepared)?;
+            let mut s = detector.score(&prepared)?;
+            if let Some(t) = args.threshold {
+                s.threshold = t;
+                s.alert = s.score > t;
+            }
             let nodes: Vec<serde_json::Value> = s
                 .top_nodes(args.top_k)
                 .into_iter()

@@ -41,6 +41,10 @@ struct One {
     top3: bool,
     ms: f64,
     chains: usize,
+    /// Share of chain steps (after the root) that causal discovery confirmed.
+    confirmed: f64,
+    /// Causal edges found.
+    causal_edges: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -56,6 +60,8 @@ struct Summary {
     top3: f64,
     ms_mean: f64,
     ms_max: f64,
+    confirmed: f64,
+    causal_edges: f64,
 }
 
 fn mean(v: impl Iterator<Item = f64>) -> f64 {
@@ -97,6 +103,9 @@ fn summarise(all: &[One], recordings: &[String]) -> Summary {
         top3: m(&|o| b(o.top3)),
         ms_mean: mean(all.iter().map(|o| o.ms)),
         ms_max: all.iter().map(|o| o.ms).fold(0.0, f64::max),
+        confirmed: m(&|o| o.confirmed),
+        #[allow(clippy::cast_precision_loss)]
+        causal_edges: m(&|o| o.causal_edges as f64),
     }
 }
 
@@ -124,6 +133,17 @@ fn score_one(
         .filter_map(|e| e.pid)
         .collect();
     let top = |k: usize| x.techniques.iter().take(k).any(|t| t.id == technique);
+    let steps: Vec<bool> = x
+        .chains
+        .iter()
+        .flat_map(|c| c.steps.iter().skip(1))
+        .map(|s| s.causal_strength.is_some())
+        .collect();
+    let confirmed = if steps.is_empty() {
+        0.0
+    } else {
+        steps.iter().filter(|b| **b).count() as f64 / steps.len() as f64
+    };
     One {
         recording: recording.to_owned(),
         seed,
@@ -140,6 +160,8 @@ fn score_one(
         top3: top(3),
         ms: x.timing.total_ms,
         chains: x.chains.len(),
+        confirmed,
+        causal_edges: x.causal.edges.len(),
     }
 }
 
@@ -249,7 +271,13 @@ fn auditd(args: &EvaluateArgs, ex: &Explainer) -> anyhow::Result<serde_json::Val
     let o = summarise(&oracle, &recordings);
     let d = summarise(&by_detector, &recordings);
     let flagged: BTreeSet<&str> = by_detector.iter().map(|o| o.recording.as_str()).collect();
-    print_table(&[("oracle-seeded", &o), ("detector-seeded", &d)]);
+    let alerted: Vec<String> = flagged.iter().map(|s| (*s).to_owned()).collect();
+    let d_alerted = summarise(&by_detector, &alerted);
+    print_table(&[
+        ("oracle-seeded", &o),
+        ("detector-seeded, all recordings", &d),
+        ("detector-seeded, alerted recordings", &d_alerted),
+    ]);
     eprintln!(
         "detector-seeded: {} of {} recordings alerted (model {})",
         flagged.len(),
@@ -264,6 +292,7 @@ fn auditd(args: &EvaluateArgs, ex: &Explainer) -> anyhow::Result<serde_json::Val
         "model": model_path,
         "oracle_seeded": o,
         "detector_seeded": d,
+        "detector_seeded_alerted_only": d_alerted,
         "recordings_alerted": flagged.len(),
         "per_explanation": {"oracle": oracle, "detector": by_detector},
     }))
@@ -295,6 +324,8 @@ fn print_table(rows: &[(&str, &Summary)]) {
             format!("{:.3}", s.top3),
             format!("{:.1}", s.ms_mean),
             format!("{:.1}", s.ms_max),
+            format!("{:.1}", s.causal_edges),
+            format!("{:.3}", s.confirmed),
         ]);
     }
     println!("{t}");

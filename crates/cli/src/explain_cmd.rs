@@ -421,3 +421,17 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
     eprintln!("{written} explanation(s) in {}", args.output.display());
     Ok(0)
 }
+
+/// Runs `update-attack`: MITRE's STIX bundle in, our technique table out.
+pub fn update_attack(a: &crate::args::UpdateAttackArgs) -> anyhow::Result<u8> {
+    let t = explain::attack::AttackTable::read_stix_bundle(&a.bundle)?;
+    t.write_table(&a.output)?;
+    eprintln!(
+        "{} techniques ({} active), ATT&CK {}, in {}",
+        t.len(),
+        t.active_count(),
+        t.version(),
+        a.output.display()
+    );
+    Ok(0)
+}

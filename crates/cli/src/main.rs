@@ -3,6 +3,7 @@
 
 mod args;
 mod bench;
+mod ci_tester_cmd;
 mod config;
 mod conformal_cmd;
 mod data;
@@ -78,6 +79,8 @@ fn main() -> ExitCode {
         Command::Calibrate(a) => conformal_cmd::run(a),
         Command::Detect(a) => detect_cmd::run(a),
         Command::Explain(a) => explain_cmd::run(a),
+        Command::TrainCiTester(a) => ci_tester_cmd::run(a, quiet),
+        Command::UpdateAttack(a) => explain_cmd::update_attack(a),
         Command::Evaluate(a) => evaluate::run(a, quiet),
     };
     match result {

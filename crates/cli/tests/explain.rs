@@ -211,8 +211,152 @@ fn explain_names_the_line_of_a_bad_alert() {
         .arg(recording().join("audit.log.gz"))
         .arg("--alerts")
         .arg(&alerts)
+        .arg("--output")
+        .arg(dir.path().join("x"))
         .assert()
         .failure();
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("line 1") && err.contains("window_id"), "{err}");
+}
+
+#[test]
+fn detect_explain_adds_the_explanation_to_alert_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    // Threshold 0: every window alerts, so every line must carry an explanation.
+    bin()
+        .args([
+            "-q",
+            "detect",
+            "--model",
+            "models/detector.ckpt",
+            "--explain",
+            "--threshold",
+            "0",
+            "--input",
+        ])
+        .arg(recording().join("audit.log.gz"))
+        .arg("--output")
+        .arg(&alerts)
+        .assert()
+        .success();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&alerts)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        assert_eq!(l["alert"], true);
+        let x = &l["explanation"];
+        assert_eq!(x["schema"], "cd-explanation-v1", "{l}");
+        assert!(!x["seeds"].as_array().unwrap().is_empty());
+        assert!(x["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["entity_id"].is_string()));
+    }
+}
+
+#[test]
+fn train_ci_tester_writes_a_checkpoint_and_compares_with_classical_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    // The recording without its truth.json: a plain log whose activity
+    // series feed the provenance cases.
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::copy(recording().join("audit.log.gz"), logs.join("audit.log.gz")).unwrap();
+    let cfg = dir.path().join("ci.yaml");
+    std::fs::write(
+        &cfg,
+        "hidden: 16\nlayers: 1\nepochs: 2\nn_train_cases: 1500\nn_null_cases: 1200\nsim:\n  max_samples: 200\n",
+    )
+    .unwrap();
+    let ckpt = dir.path().join("ci_tester.ckpt");
+    bin()
+        .args(["-q", "train-ci-tester", "--data"])
+        .arg(&logs)
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--eval-cases", "120", "--bin-secs", "0.05", "--output"])
+        .arg(&ckpt)
+        .assert()
+        .success();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ckpt.with_extension("report.json")).unwrap())
+            .unwrap();
+    let names: Vec<&str> = report["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["neural", "fisher-z", "g-test"]);
+    for r in report["reports"].as_array().unwrap() {
+        let t1 = r["type_i_error"].as_f64().unwrap();
+        let pw = r["power"].as_f64().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&t1) && (0.0..=1.0).contains(&pw),
+            "{r}"
+        );
+    }
+    // The explanation runs with the trained tester.
+    let out = dir.path().join("x");
+    bin()
+        .args(["-q", "explain", "--ci-test", "neural", "--ci-tester"])
+        .arg(&ckpt)
+        .arg("--input")
+        .arg(recording().join("audit.log.gz"))
+        .args([
+            "--seed-entity",
+            &format!("pid:{}", malicious().iter().max().unwrap()),
+        ])
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .success();
+    let index = std::fs::read_to_string(out.join("explanations.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(index.lines().next().unwrap()).unwrap();
+    assert_eq!(line["explanation"]["causal"]["ci_test"], "neural");
+}
+
+#[test]
+fn update_attack_converts_a_stix_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("enterprise-attack-99.0.json");
+    std::fs::write(
+        &bundle,
+        r#"{"type":"bundle","id":"bundle--1","objects":[
+ {"type":"x-mitre-collection","id":"x-mitre-collection--1","x_mitre_version":"99.0","name":"Enterprise ATT&CK"},
+ {"type":"attack-pattern","id":"attack-pattern--1","name":"Credential Stuffing Test",
+  "external_references":[{"source_name":"mitre-attack","external_id":"T9999","url":"https://attack.mitre.org/techniques/T9999"}],
+  "kill_chain_phases":[{"kill_chain_name":"mitre-attack","phase_name":"credential-access"}],
+  "x_mitre_platforms":["Linux"]}]}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("table.json.gz");
+    bin()
+        .args(["update-attack", "--bundle"])
+        .arg(&bundle)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(out.metadata().unwrap().len() > 0);
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\"type\":\"bundle\",\"objects\":[{\"type\":\"attack-pattern\"}]}",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["update-attack", "--bundle"])
+        .arg(&bad)
+        .arg("--output")
+        .arg(dir.path().join("t2.json.gz"))
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&o.get_output().stderr).to_string();
+    assert!(err.contains("objects[0]"), "{err}");
 }

@@ -94,3 +94,58 @@ pub fn activity_dataset(
         .collect();
     Ok((Dataset::new(cols, names)?, first_secs))
 }
+
+/// Activity series of the `top` busiest entities of `g` (events per
+/// `bin_secs` bin over the graph's whole span): the real provenance the
+/// neural CI tester is trained and checked on.
+pub fn entity_series(g: &ProvGraph, top: usize, bin_secs: f64) -> Vec<Vec<f64>> {
+    let (Some(start), Some(end)) = (g.start, g.end) else {
+        return Vec::new();
+    };
+    let width = (bin_secs.max(1e-6) * 1e9) as i64;
+    let span = end.as_nanos().saturating_sub(start.as_nanos());
+    let bins = usize::try_from(span / width.max(1))
+        .unwrap_or(0)
+        .saturating_add(1);
+    if bins < 2 {
+        return Vec::new();
+    }
+    let mut busy: Vec<(u64, usize)> = (0..g.len())
+        .map(|v| {
+            let n: u64 = g
+                .in_edges
+                .get(v)
+                .into_iter()
+                .flatten()
+                .chain(g.out_edges.get(v).into_iter().flatten())
+                .filter_map(|&e| g.edges.get(e).map(|e| e.count))
+                .sum();
+            (n, v)
+        })
+        .collect();
+    busy.sort_by(|a, b| b.cmp(a));
+    busy.into_iter()
+        .take(top)
+        .map(|(_, v)| {
+            let mut col = vec![0.0f64; bins];
+            for &ei in g
+                .in_edges
+                .get(v)
+                .into_iter()
+                .flatten()
+                .chain(g.out_edges.get(v).into_iter().flatten())
+            {
+                let Some(e) = g.edges.get(ei) else { continue };
+                for t in edge_times(e) {
+                    let b = usize::try_from(t.saturating_sub(start.as_nanos()) / width.max(1))
+                        .unwrap_or(0)
+                        .min(bins - 1);
+                    if let Some(c) = col.get_mut(b) {
+                        *c += 1.0;
+                    }
+                }
+            }
+            col
+        })
+        .collect()
+}

@@ -269,6 +269,38 @@ impl Reducer {
             }
         }
 
+        // What the traced processes took in: the files they read and executed
+        // are part of the story (reading /etc/shadow is the credential access),
+        // though data flows into them, not out. One hop, not traced further.
+        for (&v, &t) in &best_f {
+            let is_proc = g
+                .entities
+                .get(v)
+                .is_some_and(|e| e.kind == EntityKind::Process);
+            if !is_proc || stop(v) {
+                continue;
+            }
+            for &ei in g.in_edges.get(v).into_iter().flatten() {
+                let Some(e) = g.edges.get(ei) else { continue };
+                let src_is_proc = g
+                    .entities
+                    .get(e.src)
+                    .is_some_and(|x| x.kind == EntityKind::Process);
+                if src_is_proc || e.last < t || e.first > hi {
+                    continue;
+                }
+                if keep_v.len() >= self.cfg.max_entities && !keep_v.contains(&e.src) {
+                    truncated = true;
+                    continue;
+                }
+                keep_e.insert(ei);
+                keep_v.insert(e.src);
+                if stop(e.src) {
+                    boundary.insert(e.src);
+                }
+            }
+        }
+
         // Blast radius: shortest flow paths from the traced graph to critical assets.
         let mut critical: Vec<CriticalHit> = Vec::new();
         let mut parent: HashMap<usize, (usize, usize)> = HashMap::new();
