@@ -217,7 +217,7 @@ fn auditd(args: &EvaluateArgs, ex: &Explainer) -> anyhow::Result<serde_json::Val
             if !truth.malicious_pids.contains(&pid) {
                 continue;
             }
-            let Some(t) = last_activity(&g, v) else {
+            let Some(t) = g.activity_span(v).map(|(_, last)| last) else {
                 continue;
             };
             let x = ex.explain(&g, &[Seed { entity: v, time: t }], &HashMap::new())?;
@@ -329,16 +329,6 @@ fn print_table(rows: &[(&str, &Summary)]) {
         ]);
     }
     println!("{t}");
-}
-
-fn last_activity(g: &ProvGraph, v: usize) -> Option<Timestamp> {
-    g.in_edges
-        .get(v)
-        .into_iter()
-        .flatten()
-        .chain(g.out_edges.get(v).into_iter().flatten())
-        .filter_map(|&e| g.edges.get(e).map(|e| e.last))
-        .max()
 }
 
 /// `path → techniques` from the Windows set's labels.csv (attack rows).

@@ -230,17 +230,6 @@ pub fn find_seed(g: &ProvGraph, spec: &str) -> Vec<usize> {
         .collect()
 }
 
-/// The last time an entity was active in `g`.
-fn last_activity(g: &ProvGraph, v: usize) -> Option<Timestamp> {
-    g.in_edges
-        .get(v)
-        .into_iter()
-        .flatten()
-        .chain(g.out_edges.get(v).into_iter().flatten())
-        .filter_map(|&e| g.edges.get(e).map(|e| e.last))
-        .max()
-}
-
 /// Builds the explainer from the arguments.
 pub fn explainer(
     config: Option<&Path>,
@@ -386,7 +375,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
             let mut seeds = Vec::new();
             for spec in &args.seed_entity {
                 for v in find_seed(&g, spec) {
-                    let time = last_activity(&g, v).unwrap_or_default();
+                    let time = g.activity_span(v).map(|(_, last)| last).unwrap_or_default();
                     seeds.push(Seed { entity: v, time });
                 }
             }

@@ -203,6 +203,24 @@ impl ProvGraph {
         })
     }
 
+    /// First and last event touching an entity (either end of an edge).
+    pub fn activity_span(&self, v: usize) -> Option<(Timestamp, Timestamp)> {
+        let mut span: Option<(Timestamp, Timestamp)> = None;
+        for &ei in self
+            .in_edges
+            .get(v)
+            .into_iter()
+            .flatten()
+            .chain(self.out_edges.get(v).into_iter().flatten())
+        {
+            if let Some(e) = self.edges.get(ei) {
+                span =
+                    Some(span.map_or((e.first, e.last), |(a, b)| (a.min(e.first), b.max(e.last))));
+            }
+        }
+        span
+    }
+
     /// Processes this process started (distinct children over fork edges):
     /// the fan-out that makes a launcher or shell a hub.
     pub fn children(&self, v: usize) -> usize {

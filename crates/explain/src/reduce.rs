@@ -230,7 +230,7 @@ impl Reducer {
         let mut best_f: HashMap<usize, Timestamp> = HashMap::new();
         let mut fq: VecDeque<(usize, Timestamp, usize)> = VecDeque::new();
         for &r in &roots {
-            let t = self.first_activity(g, r).unwrap_or(first_seed);
+            let t = g.activity_span(r).map_or(first_seed, |(first, _)| first);
             best_f.insert(r, t);
             fq.push_back((r, t, 0));
         }
@@ -396,16 +396,6 @@ impl Reducer {
             let p = g.entities.get(edge.src)?;
             (p.kind == EntityKind::Process && keep_e.contains(&ei)).then_some(edge.src)
         })
-    }
-
-    fn first_activity(&self, g: &ProvGraph, v: usize) -> Option<Timestamp> {
-        g.in_edges
-            .get(v)
-            .into_iter()
-            .flatten()
-            .chain(g.out_edges.get(v).into_iter().flatten())
-            .filter_map(|&ei| g.edges.get(ei).map(|e| e.first))
-            .min()
     }
 
     #[allow(clippy::too_many_arguments)]
