@@ -90,6 +90,11 @@ pub enum Command {
     #[command(after_help = "Examples:
   causaldefend update-attack --bundle enterprise-attack-18.1.json --output data/attack/attack-patterns-lookup-v18.1.json.gz")]
     UpdateAttack(UpdateAttackArgs),
+    /// Write the model card (EU AI Act Article 11) of a checkpoint, as JSON and Markdown.
+    #[command(after_help = "Examples:
+  causaldefend model-card --model models/detector.ckpt --output compliance/model_card.json
+  causaldefend model-card --model models/detector.ckpt --declared config/model_card.yaml --evaluation results/auditd.json")]
+    ModelCard(ModelCardArgs),
     /// Train, score and report detection quality over several seeds, with a baseline.
     #[command(after_help = "Examples:
   causaldefend evaluate --dataset auditd --data ../shared/data/auditd --seeds 3 --output results/auditd.json")]
@@ -435,6 +440,27 @@ pub struct TrainCiTesterArgs {
     /// Ingest config (YAML) for raw inputs.
     #[arg(long)]
     pub ingest_config: Option<PathBuf>,
+}
+
+/// `model-card` arguments.
+#[derive(Debug, Args)]
+pub struct ModelCardArgs {
+    /// Checkpoint written by `train-detector`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Card to write (JSON); the Markdown rendering goes beside it.
+    #[arg(long, short = 'o', default_value = "compliance/model_card.json")]
+    pub output: PathBuf,
+    /// Fields only people can declare (YAML). Default: `config/model_card.yaml` when it exists.
+    #[arg(long)]
+    pub declared: Option<PathBuf>,
+    /// `evaluate` result files (JSON). Default: `results/auditd.json`, `results/windows.json`,
+    /// `results/explain_auditd.json`, those that exist.
+    #[arg(long)]
+    pub evaluation: Vec<PathBuf>,
+    /// Conformal calibration (default: `conformal_calibration.json` beside the model, when present).
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
 }
 
 /// `update-attack` arguments.

@@ -14,6 +14,7 @@ mod evaluate_explain;
 mod evaluate_windows;
 mod explain_cmd;
 mod inspect;
+mod model_card_cmd;
 mod pipeline;
 mod preprocess;
 mod report;
@@ -80,6 +81,7 @@ fn main() -> ExitCode {
         Command::Detect(a) => detect_cmd::run(a),
         Command::Explain(a) => explain_cmd::run(a),
         Command::TrainCiTester(a) => ci_tester_cmd::run(a, quiet),
+        Command::ModelCard(a) => model_card_cmd::run(a),
         Command::UpdateAttack(a) => explain_cmd::update_attack(a),
         Command::Evaluate(a) => evaluate::run(a, quiet),
     };

@@ -9,5 +9,6 @@
 //! `verify` checks all of it and names what is wrong, and where.
 
 mod error;
+pub mod model_card;
 
 pub use error::{Error, Result};
