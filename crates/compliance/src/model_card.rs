@@ -44,8 +44,10 @@ pub struct DataSource {
 pub struct DeclaredThresholds {
     /// Minimum window-level ROC-AUC on the declared evaluation.
     pub min_window_auc: Option<f64>,
-    /// Minimum conformal coverage of benign windows at the declared level.
+    /// Minimum conformal coverage of benign windows at `coverage_level`.
     pub min_benign_coverage: Option<f64>,
+    /// The confidence level `min_benign_coverage` applies to (default 0.9).
+    pub coverage_level: Option<f64>,
     /// Minimum attack-entity recall of explanations.
     pub min_explanation_recall: Option<f64>,
 }
@@ -163,7 +165,7 @@ fn flatten(
     depth: usize,
     out: &mut std::collections::BTreeMap<String, Vec<f64>>,
 ) {
-    if depth > 5 {
+    if depth > 8 {
         return;
     }
     match v {
@@ -189,7 +191,11 @@ fn flatten(
         }
         Value::Array(items) if items.iter().all(Value::is_object) => {
             for x in items {
-                flatten(prefix, x, depth + 1, out);
+                // Per-level figures (conformal coverage) keep their level apart.
+                match x.get("level").and_then(Value::as_f64) {
+                    Some(level) => flatten(&format!("{prefix}@{level}"), x, depth + 1, out),
+                    None => flatten(prefix, x, depth + 1, out),
+                }
             }
         }
         _ => {}
