@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Local RFC 3161 time-stamping authority for CausalDefend's anchor tests. Test use only.
 
-  test_tsa.py init DIR
+  test_tsa.py init DIR [--clock-precision-digits N]
       Create a throw-away root CA (ca.crt) and a TSA certificate signed by it
       (tsa.crt, with the critical id-kp-timeStamping EKU RFC 3161 2.3 requires),
-      plus tsa.cnf and the serial file, in DIR.
+      plus tsa.cnf and the serial file, in DIR. N > 0 makes genTime carry
+      fractional seconds, as many public TSAs do (default 0).
 
   test_tsa.py serve DIR [--port N] [--port-file F] [--mode tsa|reject|garbage]
       Listen on 127.0.0.1 (port 0 = any free port). The bound port is printed on
@@ -15,8 +16,9 @@
       --mode garbage  answer every query with bytes that are not DER at all
 
 Needs python3 (standard library only) and the openssl command-line tool.
-Time is second-precision (clock_precision_digits = 0) because the Rust DER
-parser we use rejects fractional seconds in GeneralizedTime.
+Time is whole seconds by default (clock_precision_digits = 0) because the
+Rust DER parser CausalDefend uses rejects fractional seconds in GeneralizedTime;
+--clock-precision-digits exists to test that refusal.
 """
 import argparse
 import http.server
@@ -69,7 +71,7 @@ default_policy         = 1.3.6.1.4.1.55555.1.1
 other_policies         = 1.3.6.1.4.1.55555.1.2
 digests                = sha256, sha384, sha512
 accuracy               = secs:1, millisecs:0, microsecs:0
-clock_precision_digits = 0
+clock_precision_digits = @DIGITS@
 ordering               = yes
 tsa_name               = yes
 ess_cert_id_chain      = no
@@ -81,11 +83,11 @@ def openssl(*args, cwd):
     subprocess.run(("openssl",) + args, cwd=cwd, capture_output=True, check=True)
 
 
-def init(directory):
+def init(directory, precision_digits=0):
     os.makedirs(directory, exist_ok=True)
     d = os.path.abspath(directory)
     with open(os.path.join(d, "tsa.cnf"), "w") as f:
-        f.write(CNF_TEMPLATE.replace("@DIR@", d))
+        f.write(CNF_TEMPLATE.replace("@DIR@", d).replace("@DIGITS@", str(precision_digits)))
     openssl("req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes",
             "-keyout", "ca.key", "-out", "ca.crt", "-days", "3650",
             "-subj", "/CN=CausalDefend Test Root CA", "-config", "tsa.cnf", "-extensions", "v3_ca", cwd=d)
@@ -167,7 +169,9 @@ def serve(directory, port, port_file, mode):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("init", help="create the test CA, TSA certificate and config").add_argument("dir")
+    i = sub.add_parser("init", help="create the test CA, TSA certificate and config")
+    i.add_argument("dir")
+    i.add_argument("--clock-precision-digits", type=int, choices=range(0, 7), default=0)
     s = sub.add_parser("serve", help="serve RFC 3161 over HTTP on 127.0.0.1")
     s.add_argument("dir")
     s.add_argument("--port", type=int, default=0)
@@ -175,7 +179,7 @@ def main():
     s.add_argument("--mode", choices=("tsa", "reject", "garbage"), default="tsa")
     args = parser.parse_args()
     if args.cmd == "init":
-        init(args.dir)
+        init(args.dir, args.clock_precision_digits)
     else:
         serve(args.dir, args.port, args.port_file, args.mode)
 

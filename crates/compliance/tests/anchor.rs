@@ -58,12 +58,13 @@ fn tsa_tools_present(test: &str) -> bool {
 }
 
 /// A throw-away CA and TSA certificate (`test_tsa.py init`).
-fn init_tsa_dir() -> TempDir {
+fn init_tsa_dir(extra_args: &[&str]) -> TempDir {
     let dir = tempfile::tempdir().unwrap();
     let status = Command::new("python3")
         .arg(script())
         .arg("init")
         .arg(dir.path())
+        .args(extra_args)
         .status()
         .unwrap();
     assert!(status.success(), "test_tsa.py init failed");
@@ -80,7 +81,11 @@ struct TestTsa {
 
 impl TestTsa {
     fn start(mode: &str) -> Self {
-        let dir = init_tsa_dir();
+        Self::start_with(mode, &[])
+    }
+
+    fn start_with(mode: &str, init_args: &[&str]) -> Self {
+        let dir = init_tsa_dir(init_args);
         let port_file = dir.path().join("port");
         let child = Command::new("python3")
             .arg(script())
@@ -376,7 +381,7 @@ fn signature_checks_need_the_right_ca_and_openssl() {
         .unwrap()
         .is_empty());
 
-    let other = init_tsa_dir();
+    let other = init_tsa_dir(&[]);
     let problems = verify_anchor(&anchor, &root, Some(&other.path().join("ca.crt")), None).unwrap();
     assert_eq!(
         kinds(&problems),
@@ -459,6 +464,19 @@ fn refused_and_garbage_tsa_responses_are_clear_errors() {
     drop(garbage);
     let err = request_anchor(&url, 1, 3, &root, None).unwrap_err();
     assert!(matches!(err, Error::TsaUnreachable { .. }), "{err:?}");
+}
+
+#[test]
+fn fractional_second_gen_time_is_a_clear_error() {
+    if !tsa_tools_present("fractional_second_gen_time_is_a_clear_error") {
+        return;
+    }
+    // Six digits: the chance that all are zero (and openssl drops them) is 1e-6.
+    let tsa = TestTsa::start_with("tsa", &["--clock-precision-digits", "6"]);
+    let root = merkle_root(&record_hashes(3));
+    let err = request_anchor(&tsa.url, 1, 3, &root, None).unwrap_err();
+    assert!(matches!(err, Error::MalformedTsaResponse { .. }), "{err:?}");
+    assert!(err.to_string().contains("fractional seconds"), "{err}");
 }
 
 fn hex(bytes: &[u8]) -> String {
