@@ -30,8 +30,8 @@ pub use merkle::{
 };
 pub use tsa::{request_anchor, MAX_TSA_RESPONSE_BYTES, TSA_TIMEOUT_SECS};
 pub use verify::{
-    verify_anchor, verify_anchor_with_openssl, AnchorProblem, AnchorProblemKind,
-    OPENSSL_TIMEOUT_SECS,
+    verify_anchor, verify_anchor_chain, verify_anchor_with_openssl, AnchorProblem,
+    AnchorProblemKind, OPENSSL_TIMEOUT_SECS,
 };
 
 /// The only anchor kind so far: an RFC 3161 time-stamp token.

@@ -14,8 +14,8 @@ use std::{
 
 use causaldefend_compliance::{
     anchor::{
-        inclusion_proof, merkle_root, request_anchor, verify_anchor, verify_anchor_with_openssl,
-        verify_inclusion, Anchor, AnchorProblem, AnchorProblemKind,
+        inclusion_proof, merkle_root, request_anchor, verify_anchor, verify_anchor_chain,
+        verify_anchor_with_openssl, verify_inclusion, Anchor, AnchorProblem, AnchorProblemKind,
     },
     Error,
 };
@@ -187,6 +187,13 @@ fn anchor_chain_verifies_with_the_tsa_ca() {
         assert!(problems.is_empty(), "{problems:?}");
         previous = Some(anchor);
     }
+    let whole = verify_anchor_chain(
+        &anchors,
+        |f, l| Some(merkle_root(range(&hashes, f, l))),
+        Some(&tsa.ca()),
+    )
+    .unwrap();
+    assert!(whole.is_empty(), "{whole:?}");
     assert_eq!(anchors[0].prev_anchor_root, None);
     assert_eq!(
         anchors[1].prev_anchor_root.as_deref(),
@@ -246,6 +253,38 @@ fn changed_covered_record_is_an_imprint_mismatch() {
         kinds(&problems),
         vec![AnchorProblemKind::ImprintMismatch],
         "{problems:?}"
+    );
+
+    // The chain check names each defective anchor: the changed record's,
+    // and one whose records the log no longer holds.
+    let problems = verify_anchor_chain(
+        &anchors,
+        |f, l| (f != 21).then(|| merkle_root(range(&hashes, f, l))),
+        Some(&tsa.ca()),
+    )
+    .unwrap();
+    let named: Vec<(u64, AnchorProblemKind)> =
+        problems.iter().map(|p| (p.first_seq, p.kind)).collect();
+    assert_eq!(
+        named,
+        vec![
+            (1, AnchorProblemKind::RootMismatch),
+            (1, AnchorProblemKind::ImprintMismatch),
+            (21, AnchorProblemKind::RecordsMissing),
+        ],
+        "{problems:?}"
+    );
+    // Dropping the first anchor from the chain is visible on the second.
+    let rest = verify_anchor_chain(
+        &anchors[1..],
+        |f, l| Some(merkle_root(range(&hashes, f, l))),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        kinds(&rest),
+        vec![AnchorProblemKind::BrokenLink],
+        "{rest:?}"
     );
 
     // Later anchors are untouched by the change.

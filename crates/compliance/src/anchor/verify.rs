@@ -69,6 +69,8 @@ pub enum AnchorProblemKind {
     /// The signature could not be checked (openssl missing, failed to start
     /// or timed out); the anchor is neither confirmed nor refuted.
     SignatureUnverified,
+    /// The log no longer holds (all of) the records the anchor covers.
+    RecordsMissing,
 }
 
 impl AnchorProblemKind {
@@ -89,6 +91,7 @@ impl AnchorProblemKind {
             Self::BrokenLink => "broken_link",
             Self::SignatureInvalid => "signature_invalid",
             Self::SignatureUnverified => "signature_unverified",
+            Self::RecordsMissing => "records_missing",
         }
     }
 }
@@ -322,6 +325,48 @@ pub fn verify_anchor_with_openssl(
             last_seq = anchor.last_seq,
             problems = problems.len()
         );
+    }
+    Ok(problems)
+}
+
+/// Verify a whole chain of anchors, oldest first, each against its
+/// predecessor. `records_root(first_seq, last_seq)` gives the RFC 9162 root
+/// of those records' hashes as the log holds them now, or `None` when some
+/// are gone; then a [`AnchorProblemKind::RecordsMissing`] problem is
+/// reported and the remaining checks compare the token with the stored root.
+///
+/// Problems of all anchors come back together, in chain order. Whether
+/// records after the last anchor are still unanchored is the caller's policy
+/// (compare the log's last sequence number with the last anchor's).
+///
+/// # Errors
+/// As [`verify_anchor`].
+pub fn verify_anchor_chain<F>(
+    anchors: &[Anchor],
+    mut records_root: F,
+    tsa_ca_file: Option<&Path>,
+) -> Result<Vec<AnchorProblem>>
+where
+    F: FnMut(u64, u64) -> Option<[u8; 32]>,
+{
+    let mut problems = Vec::new();
+    let mut previous = None;
+    for anchor in anchors {
+        let root = match records_root(anchor.first_seq, anchor.last_seq) {
+            Some(root) => root,
+            None => {
+                problems.push(AnchorProblem {
+                    first_seq: anchor.first_seq,
+                    last_seq: anchor.last_seq,
+                    kind: AnchorProblemKind::RecordsMissing,
+                    detail: "the log no longer holds all covered records".to_owned(),
+                });
+                // Unparsable stored roots are reported by verify_anchor itself.
+                encoding::parse_hex32(&anchor.root).unwrap_or([0; 32])
+            }
+        };
+        problems.extend(verify_anchor(anchor, &root, tsa_ca_file, previous)?);
+        previous = Some(anchor);
     }
     Ok(problems)
 }
