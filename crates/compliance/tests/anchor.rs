@@ -427,6 +427,14 @@ fn signature_checks_need_the_right_ca_and_openssl() {
         vec![AnchorProblemKind::SignatureInvalid],
         "{problems:?}"
     );
+    assert!(
+        problems[0].detail.contains("openssl ts -verify failed"),
+        "{problems:?}"
+    );
+    assert!(
+        !problems[0].detail.contains("Using configuration"),
+        "{problems:?}"
+    );
 
     let problems = verify_anchor_with_openssl(
         &anchor,

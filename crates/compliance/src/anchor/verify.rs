@@ -484,12 +484,19 @@ fn check_signature(
     if status.success() {
         return Ok(None);
     }
-    let diagnostics = read_capped(&stderr_file.path, OPENSSL_DIAGNOSTIC_BYTES);
+    // openssl prefixes its diagnostics with a banner naming its config file;
+    // it says nothing about the token, so it is left out of the detail.
+    let diagnostics: Vec<String> = read_capped(&stderr_file.path, OPENSSL_DIAGNOSTIC_BYTES)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Using configuration from"))
+        .map(str::to_owned)
+        .collect();
     Ok(Some((
         AnchorProblemKind::SignatureInvalid,
         format!(
             "openssl ts -verify failed ({status}): {}",
-            diagnostics.trim()
+            diagnostics.join(" | ")
         ),
     )))
 }
