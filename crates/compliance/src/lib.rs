@@ -8,6 +8,7 @@
 //! Article 14 (human oversight): review records linked to alerts.
 //! `verify` checks all of it and names what is wrong, and where.
 
+pub mod anchor;
 pub mod articles;
 mod error;
 pub mod model_card;
