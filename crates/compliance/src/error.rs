@@ -99,4 +99,104 @@ pub enum Error {
         #[source]
         source: getrandom::Error,
     },
+    /// The embedded SQLite store failed.
+    #[error("audit store (SQLite): {source}")]
+    Sqlite {
+        /// Cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The PostgreSQL store failed.
+    #[error("audit store (PostgreSQL): {source}")]
+    Postgres {
+        /// Cause.
+        #[source]
+        source: postgres::Error,
+    },
+    /// Serialising a record to JSON failed.
+    #[error("JSON: {source}")]
+    Json {
+        /// Cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A private key file is not a PKCS#8 Ed25519 key.
+    #[error("{path}: not a PKCS#8 Ed25519 private key: {source}")]
+    PrivateKey {
+        /// The key file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: ed25519_dalek::pkcs8::Error,
+    },
+    /// A stored record cannot be read back as an audit record.
+    #[error("malformed audit record (seq column {seq}): {reason}")]
+    MalformedRecord {
+        /// Sequence number as stored in the row.
+        seq: i64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The chain head moved under us: another writer appended, or a batch
+    /// does not continue the head (the chain would fork).
+    #[error("audit chain head conflict: expected seq {expected_seq}, batch starts at {found_seq}")]
+    HeadConflict {
+        /// The seq the store expects next.
+        expected_seq: u64,
+        /// The seq the batch starts with.
+        found_seq: u64,
+    },
+    /// The JSONL mirror holds records the authoritative store does not.
+    #[error("{path}: mirror ends at seq {mirror_seq} but the store ends at {store_seq}")]
+    MirrorAhead {
+        /// The mirror file.
+        path: PathBuf,
+        /// Last seq in the mirror.
+        mirror_seq: u64,
+        /// Last seq in the store (0 when empty).
+        store_seq: u64,
+    },
+}
+
+impl Error {
+    /// Low-cardinality name of the condition, for the `error_type` metric label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::BadFile { .. } => "bad_file",
+            Error::BadArgument { .. } => "bad_argument",
+            Error::Sqlite { .. } => "sqlite",
+            Error::Postgres { .. } => "postgres",
+            Error::Json { .. } => "json",
+            Error::PrivateKey { .. } => "private_key",
+            Error::MalformedRecord { .. } => "malformed_record",
+            Error::HeadConflict { .. } => "head_conflict",
+            Error::MirrorAhead { .. } => "mirror_ahead",
+            Error::TsaUnreachable { .. } => "tsa_unreachable",
+            Error::TsaHttpStatus { .. } => "tsa_http_status",
+            Error::TsaRefused { .. } => "tsa_refused",
+            Error::MalformedTsaResponse { .. } => "malformed_tsa_response",
+            Error::TsaResponseMismatch { .. } => "tsa_response_mismatch",
+            Error::TimestampRequest { .. } => "timestamp_request",
+            Error::Entropy { .. } => "entropy",
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(source: rusqlite::Error) -> Self {
+        Error::Sqlite { source }
+    }
+}
+
+impl From<postgres::Error> for Error {
+    fn from(source: postgres::Error) -> Self {
+        Error::Postgres { source }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(source: serde_json::Error) -> Self {
+        Error::Json { source }
+    }
 }
