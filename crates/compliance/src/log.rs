@@ -154,6 +154,33 @@ impl<S: AuditStore> AuditLog<S> {
         &self.signer
     }
 
+    /// Seals `drafts` on the current head: seqs, one timestamp, the chain.
+    fn seal_batch(&self, drafts: &[RecordDraft]) -> Result<(Vec<AuditRecord>, (u64, String))> {
+        let timestamp = format_timestamp((self.clock)());
+        let (mut seq, mut prev) = match &self.head {
+            Some((s, h)) => (s.saturating_add(1), h.clone()),
+            None => (1, GENESIS_PREV_HASH.to_string()),
+        };
+        let mut records = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            let record = AuditRecord::seal(
+                draft.clone(),
+                seq,
+                timestamp.clone(),
+                std::mem::take(&mut prev),
+                &self.signer,
+            )?;
+            prev.clone_from(&record.hash);
+            seq = seq.saturating_add(1);
+            records.push(record);
+        }
+        let head = records.last().map_or_else(
+            || self.head.clone().unwrap_or((0, String::new())),
+            |r| (r.seq, r.hash.clone()),
+        );
+        Ok((records, head))
+    }
+
     /// Appends one record.
     ///
     /// # Errors
@@ -177,29 +204,26 @@ impl<S: AuditStore> AuditLog<S> {
         if self.mirror_behind {
             self.catch_up_mirror()?;
         }
-        let timestamp = format_timestamp((self.clock)());
-        let (mut seq, mut prev) = match &self.head {
-            Some((s, h)) => (s.saturating_add(1), h.clone()),
-            None => (1, GENESIS_PREV_HASH.to_string()),
+        // Another process (a `review` beside a running `detect`) may have
+        // appended since this log was opened: the store refuses a batch that
+        // does not continue its head, and the batch is sealed again on the
+        // new head. The mirror is caught up from the store first.
+        let mut attempts = 0u32;
+        let (records, new_head) = loop {
+            let (records, new_head) = self.seal_batch(&drafts)?;
+            match self.store.append(&records) {
+                Ok(()) => break (records, new_head),
+                Err(Error::HeadConflict { .. }) if attempts < 20 => {
+                    attempts += 1;
+                    self.head = self.store.head()?;
+                    self.catch_up_mirror()?;
+                }
+                Err(e) => return Err(e),
+            }
         };
-        let mut records = Vec::with_capacity(drafts.len());
-        for draft in drafts {
-            let record = AuditRecord::seal(
-                draft,
-                seq,
-                timestamp.clone(),
-                std::mem::take(&mut prev),
-                &self.signer,
-            )?;
-            prev.clone_from(&record.hash);
-            seq = seq.saturating_add(1);
-            records.push(record);
-        }
-        let Some(last) = records.last() else {
+        let Some(seq) = records.last().map(|r| r.seq.saturating_add(1)) else {
             return Ok(records);
         };
-        let new_head = (last.seq, last.hash.clone());
-        self.store.append(&records)?;
         self.head = Some(new_head);
         if let Err(e) = self.mirror.append(&records) {
             self.mirror_behind = true;

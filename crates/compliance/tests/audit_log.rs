@@ -545,3 +545,35 @@ fn deleting_the_oldest_records_without_a_checkpoint_is_a_gap() {
         "{report:#?}"
     );
 }
+
+#[test]
+fn two_writers_on_one_log_keep_one_chain() {
+    // A `review` appends while a `detect` holds the same log open: the second
+    // writer's stale head is refreshed and its batch sealed again, so the
+    // chain never forks and nothing is lost.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("audit.db");
+    let mut a = AuditLog::open(
+        SqliteStore::open(&db).unwrap(),
+        common::signer(),
+        dir.path(),
+    )
+    .unwrap();
+    let mut b = AuditLog::open(
+        SqliteStore::open(&db).unwrap(),
+        common::signer(),
+        dir.path(),
+    )
+    .unwrap();
+    for i in 0..10u64 {
+        let w = if i % 2 == 0 { &mut a } else { &mut b };
+        w.append(common::draft(i)).unwrap();
+    }
+    let store = SqliteStore::open(&db).unwrap();
+    let report = verify_store(&store, &[common::signer().verifying_key()]).unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.records_checked, 10);
+    let mirror = verify_mirror(dir.path(), &[common::signer().verifying_key()]).unwrap();
+    assert!(mirror.ok, "{mirror:?}");
+    assert_eq!(mirror.records_checked, 10);
+}
