@@ -19,6 +19,21 @@ pub struct Cli {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+    /// Audit log folder: every decision of detect, explain, calibrate,
+    /// train-detector and review is recorded there (EU AI Act Article 12).
+    #[arg(
+        long,
+        global = true,
+        env = "CAUSALDEFEND_AUDIT_DIR",
+        default_value = "audit_logs"
+    )]
+    pub audit_dir: PathBuf,
+    /// User id written into audit records (default: $CAUSALDEFEND_USER, else $USER).
+    #[arg(long, global = true)]
+    pub user: Option<String>,
+    /// Session id written into audit records (default: one per run).
+    #[arg(long, global = true)]
+    pub session: Option<String>,
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -95,6 +110,18 @@ pub enum Command {
   causaldefend model-card --model models/detector.ckpt --output compliance/model_card.json
   causaldefend model-card --model models/detector.ckpt --declared config/model_card.yaml --evaluation results/auditd.json")]
     ModelCard(ModelCardArgs),
+    /// Record an analyst's verdict on an alert (EU AI Act Article 14).
+    #[command(after_help = "Examples:
+  causaldefend review 3f9c0a1b2c3d4e5f --verdict confirmed --comment \"credential dumping\" --user alice")]
+    Review(ReviewArgs),
+    /// Timestamp the audit records since the last anchor with an RFC 3161 authority.
+    #[command(after_help = "Examples:
+  causaldefend anchor --tsa-url http://timestamp.example/tsr")]
+    Anchor(AnchorArgs),
+    /// Check Articles 11-15: model card, audit chain and anchors, transparency, oversight, accuracy.
+    #[command(after_help = "Examples:
+  causaldefend verify-compliance --model-card compliance/model_card.json --audit-logs audit_logs --output compliance_report.json")]
+    VerifyCompliance(VerifyComplianceArgs),
     /// Train, score and report detection quality over several seeds, with a baseline.
     #[command(after_help = "Examples:
   causaldefend evaluate --dataset auditd --data ../shared/data/auditd --seeds 3 --output results/auditd.json")]
@@ -461,6 +488,64 @@ pub struct ModelCardArgs {
     /// Conformal calibration (default: `conformal_calibration.json` beside the model, when present).
     #[arg(long)]
     pub calibration: Option<PathBuf>,
+}
+
+/// An analyst's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Verdict {
+    /// A real attack (label `attack`).
+    Confirmed,
+    /// A false alarm (label `benign`).
+    Dismissed,
+    /// Handed on to a senior analyst or incident response.
+    Escalated,
+}
+
+/// `review` arguments.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// The alert's `alert_id` (from `detect`).
+    pub alert_id: String,
+    /// The verdict.
+    #[arg(long, value_enum)]
+    pub verdict: Verdict,
+    /// Why.
+    #[arg(long)]
+    pub comment: Option<String>,
+}
+
+/// `anchor` arguments.
+#[derive(Debug, Args)]
+pub struct AnchorArgs {
+    /// RFC 3161 time-stamping authority (HTTP URL).
+    #[arg(long, env = "CAUSALDEFEND_AUDIT__TSA_URL")]
+    pub tsa_url: String,
+}
+
+/// `verify-compliance` arguments.
+#[derive(Debug, Args)]
+pub struct VerifyComplianceArgs {
+    /// Model card written by `model-card` (JSON).
+    #[arg(long)]
+    pub model_card: Option<PathBuf>,
+    /// The audit log folder.
+    #[arg(long, default_value = "audit_logs")]
+    pub audit_logs: PathBuf,
+    /// The report to write (JSON).
+    #[arg(long, short = 'o', default_value = "compliance_report.json")]
+    pub output: PathBuf,
+    /// Public key of the audit signer (default: `signing_key.pub.pem` in the audit folder).
+    #[arg(long)]
+    pub public_key: Option<PathBuf>,
+    /// CA certificate of the time-stamping authority, to verify anchor signatures.
+    #[arg(long)]
+    pub tsa_ca: Option<PathBuf>,
+    /// Retention period: records older than this many days must have been deleted.
+    #[arg(long)]
+    pub retention_days: Option<u32>,
+    /// Escalation policy (default `config/api_config.yaml`).
+    #[arg(long)]
+    pub api_config: Option<PathBuf>,
 }
 
 /// `update-attack` arguments.

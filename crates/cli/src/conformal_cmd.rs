@@ -29,6 +29,8 @@ pub struct EscalationPolicy {
     pub escalate_empty_set: bool,
     /// Where escalations go (the server delivers; detect logs).
     pub notify_channels: Vec<String>,
+    /// Hours an analyst has to review an escalated alert (Article 14 check).
+    pub review_deadline_hours: f64,
 }
 
 impl Default for EscalationPolicy {
@@ -38,6 +40,7 @@ impl Default for EscalationPolicy {
             set_size_threshold: 2,
             escalate_empty_set: true,
             notify_channels: Vec::new(),
+            review_deadline_hours: 24.0,
         }
     }
 }
@@ -135,7 +138,7 @@ fn default_beside(model: &Path) -> PathBuf {
 }
 
 /// Runs `calibrate`.
-pub fn run(args: &CalibrateArgs) -> anyhow::Result<u8> {
+pub fn run(args: &CalibrateArgs, auditor: &mut crate::audit::Auditor) -> anyhow::Result<u8> {
     if !(args.confidence_level > 0.0 && args.confidence_level < 1.0) {
         anyhow::bail!(
             "--confidence-level {} is not between 0 and 1",
@@ -213,6 +216,20 @@ pub fn run(args: &CalibrateArgs) -> anyhow::Result<u8> {
         .clone()
         .unwrap_or_else(|| default_beside(&args.detector));
     file.save(&out)?;
+    auditor.append(auditor.draft(
+        compliance::RecordKind::CalibrationChange,
+        crate::audit::digest_of(&out),
+        file.detector_sha256.clone(),
+        serde_json::json!({
+            "calibration": out.display().to_string(),
+            "confidence_level": args.confidence_level,
+            "benign_windows": benign.len(),
+            "attack_windows": attack.len(),
+            "sources": file.sources,
+        }),
+        "conformal calibration written".to_owned(),
+        None,
+    ))?;
     eprintln!(
         "calibration written to {}: {} benign and {} attack windows ({} windows of attack recordings outside the attack left out); level {}",
         out.display(),

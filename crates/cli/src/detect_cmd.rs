@@ -8,6 +8,20 @@ use event::{Entity, NativeId};
 use crate::args::DetectArgs;
 use crate::data::{discover, WindowReader};
 
+/// The id a review names an alert by: 16 hex digits of SHA-256 over the
+/// input, window number and window start, so the same window of the same
+/// input always gets the same id.
+pub fn alert_id(input: &str, window_id: u32, start_ns: i64) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(input.as_bytes());
+    h.update([0u8]);
+    h.update(window_id.to_le_bytes());
+    h.update(start_ns.to_le_bytes());
+    let d = h.finalize();
+    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
 /// RFC 3339 text of a nanosecond timestamp.
 pub fn rfc3339(ns: i64) -> String {
     chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
@@ -92,8 +106,106 @@ fn warn_on_window_mismatch(seq: &crate::data::Sequence, model_secs: f64) {
     }
 }
 
+/// The audit records of one window line: its detection, and when it is one,
+/// the alert and the escalation, linked by `alert_id`.
+fn audit_window(
+    auditor: &crate::audit::Auditor,
+    pending: &mut Vec<compliance::RecordDraft>,
+    line: &serde_json::Value,
+    seq_digest: &str,
+    model_version: &str,
+) {
+    use compliance::RecordKind;
+    let alert_id = line
+        .get("alert_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let digest = compliance::record::sha256_hex(
+        format!(
+            "{seq_digest}:{}",
+            line.get("window_id")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        )
+        .as_bytes(),
+    );
+    let pick = |k: &str| line.get(k).cloned().unwrap_or(serde_json::Value::Null);
+    let summary = serde_json::json!({
+        "alert_id": pick("alert_id"), "input": pick("input"), "window_id": pick("window_id"),
+        "start": pick("start"), "end": pick("end"), "score": pick("score"),
+        "threshold": pick("threshold"), "alert": pick("alert"),
+        "p_value": pick("p_value"), "prediction_set": pick("prediction_set"),
+        "confidence": pick("confidence"), "decision": pick("decision"),
+    });
+    let alert = line.get("alert").and_then(serde_json::Value::as_bool) == Some(true);
+    pending.push(
+        auditor.draft(
+            RecordKind::Detection,
+            digest.clone(),
+            model_version.to_owned(),
+            summary.clone(),
+            if alert {
+                "window score above threshold"
+            } else {
+                "window score at or below threshold"
+            }
+            .to_owned(),
+            alert_id.clone(),
+        ),
+    );
+    if alert {
+        let top: Vec<serde_json::Value> = line
+            .get("nodes")
+            .and_then(serde_json::Value::as_array)
+            .map(|n| {
+                n.iter()
+                    .filter(|x| x.get("flagged") == Some(&serde_json::Value::Bool(true)))
+                    .filter_map(|x| x.get("entity_id").cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        pending.push(auditor.draft(
+            RecordKind::Alert,
+            digest.clone(),
+            model_version.to_owned(),
+            serde_json::json!({"summary": summary, "flagged_entities": top}),
+            "alert raised to analysts".to_owned(),
+            alert_id.clone(),
+        ));
+    }
+    if line.get("decision").and_then(serde_json::Value::as_str) == Some("escalate") {
+        pending.push(
+            auditor.draft(
+                RecordKind::Escalation,
+                digest.clone(),
+                model_version.to_owned(),
+                summary,
+                line.get("reason")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("escalated")
+                    .to_owned(),
+                alert_id.clone(),
+            ),
+        );
+    }
+    if let Some(x) = line.get("explanation") {
+        pending.push(auditor.draft(
+            RecordKind::Explanation,
+            digest,
+            model_version.to_owned(),
+            serde_json::json!({
+                "root_causes": x.get("root_causes"),
+                "techniques": x.get("techniques").and_then(serde_json::Value::as_array).map(|t| t.iter().filter_map(|t| t.get("id").cloned()).collect::<Vec<_>>()),
+                "counterfactuals": x.get("counterfactuals").and_then(serde_json::Value::as_array).map(|c| c.iter().filter_map(|c| c.get("statement").cloned()).collect::<Vec<_>>()),
+            }),
+            x.get("narrative").and_then(serde_json::Value::as_str).unwrap_or_default().chars().take(2000).collect(),
+            alert_id,
+        ));
+    }
+}
+
 /// Runs `detect`.
-pub fn run(args: &DetectArgs) -> anyhow::Result<u8> {
+pub fn run(args: &DetectArgs, auditor: &mut crate::audit::Auditor) -> anyhow::Result<u8> {
     let device = detect::device(args.gpus)?;
     let ckpt = detect::Checkpoint::load(&args.model, &device)
         .with_context(|| format!("loading model {}", args.model.display()))?;
@@ -134,11 +246,18 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<u8> {
     let back_ns = explainer
         .as_ref()
         .map_or(0, |e| (e.config().reduce.back_secs.max(0.0) * 1e9) as i64);
+    let model_version = crate::audit::digest_of(&args.model);
+    let mut pending: Vec<compliance::RecordDraft> = Vec::new();
     let mut detector = detect::Detector::new(ckpt, device);
     let (mut windows, mut alerts) = (0u64, 0u64);
     for seq in &sequences {
         warn_on_window_mismatch(seq, cfg.window_secs);
         detector.reset();
+        let seq_digest = match &seq.origin {
+            crate::data::Origin::Raw(p) | crate::data::Origin::Preprocessed(p) => {
+                crate::audit::digest_of(p)
+            }
+        };
         // Recent windows, for explaining an alert with its history.
         let mut history: std::collections::VecDeque<graph::GraphWindow> =
             std::collections::VecDeque::new();
@@ -160,6 +279,7 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<u8> {
                 })
                 .collect();
             let mut line = serde_json::json!({
+                "alert_id": alert_id(&seq.name, s.window_id, s.start_ns),
                 "input": seq.name,
                 "window_id": s.window_id,
                 "start": rfc3339(s.start_ns),
@@ -197,10 +317,15 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<u8> {
                 history.push_back(w);
             }
             writeln!(out, "{line}")?;
+            audit_window(auditor, &mut pending, &line, &seq_digest, &model_version);
+            if pending.len() >= 256 {
+                auditor.append_many(std::mem::take(&mut pending))?;
+            }
             windows += 1;
             alerts += u64::from(s.alert);
         }
     }
+    auditor.append_many(std::mem::take(&mut pending))?;
     out.flush()?;
     tracing::info!(windows, alerts, "detect done");
     Ok(0)

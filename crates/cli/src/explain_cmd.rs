@@ -304,8 +304,37 @@ fn overlaps(w: &GraphWindow, lo: i64, hi: i64) -> bool {
     w.end.as_nanos() > lo && w.start.as_nanos() <= hi
 }
 
+/// The audit record of one explanation: what it concluded, not the whole graph.
+pub fn explanation_record(
+    auditor: &crate::audit::Auditor,
+    x: &Explanation,
+    alert_id: Option<String>,
+    file: &Path,
+) -> compliance::RecordDraft {
+    let digest = compliance::record::sha256_hex(
+        serde_json::to_string(&x.seeds)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    auditor.draft(
+        compliance::RecordKind::Explanation,
+        digest,
+        String::new(),
+        serde_json::json!({
+            "file": file.display().to_string(),
+            "root_causes": x.root_causes,
+            "techniques": x.techniques.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            "chains": x.chains.len(),
+            "counterfactuals": x.counterfactuals.iter().map(|c| c.statement.as_str()).collect::<Vec<_>>(),
+            "reduction": {"entities_kept": x.reduction.entities_kept, "edge_ratio": x.reduction.edge_ratio},
+        }),
+        x.narrative.chars().take(2000).collect(),
+        alert_id,
+    )
+}
+
 /// Runs `explain`.
-pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
+pub fn run(args: &ExplainArgs, auditor: &mut crate::audit::Auditor) -> anyhow::Result<u8> {
     if args.alerts.is_none() && args.seed_entity.is_empty() {
         bail!("give --alerts FILE (from `detect`) or at least one --seed-entity");
     }
@@ -363,6 +392,15 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
                     o.insert("explanation".to_owned(), serde_json::to_value(&x)?);
                 }
                 writeln!(index, "{line}")?;
+                auditor.append(explanation_record(
+                    auditor,
+                    &x,
+                    a.raw
+                        .get("alert_id")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned),
+                    &json,
+                ))?;
                 tracing::info!(file = %json.display(), chains = x.chains.len(), techniques = x.techniques.len(), "explained");
                 written += 1;
             }

@@ -2,8 +2,10 @@
 //! the subcommand. Logic lives in the stage crates; this crate only wires them.
 
 mod args;
+mod audit;
 mod bench;
 mod ci_tester_cmd;
+mod compliance_cmd;
 mod config;
 mod conformal_cmd;
 mod data;
@@ -63,6 +65,14 @@ fn size_compute_threads() {
     }
 }
 
+/// The audit log of this run; commands that decide cannot run without it.
+fn open_audit(cli: &Cli) -> anyhow::Result<audit::Auditor> {
+    audit::Auditor::open(
+        &cli.audit_dir,
+        audit::Actor::current(cli.user.as_deref(), cli.session.as_deref()),
+    )
+}
+
 fn main() -> ExitCode {
     size_compute_threads();
     let cli = Cli::parse();
@@ -76,12 +86,19 @@ fn main() -> ExitCode {
             BenchWhat::Ingest(a) => bench::ingest(a, quiet),
             BenchWhat::Detect(a) => bench::detect(a),
         },
-        Command::TrainDetector(a) => train_cmd::run(a, quiet),
-        Command::Calibrate(a) => conformal_cmd::run(a),
-        Command::Detect(a) => detect_cmd::run(a),
-        Command::Explain(a) => explain_cmd::run(a),
+        Command::TrainDetector(a) => {
+            open_audit(&cli).and_then(|mut au| train_cmd::run(a, quiet, &mut au))
+        }
+        Command::Calibrate(a) => open_audit(&cli).and_then(|mut au| conformal_cmd::run(a, &mut au)),
+        Command::Detect(a) => open_audit(&cli).and_then(|mut au| detect_cmd::run(a, &mut au)),
+        Command::Explain(a) => open_audit(&cli).and_then(|mut au| explain_cmd::run(a, &mut au)),
         Command::TrainCiTester(a) => ci_tester_cmd::run(a, quiet),
         Command::ModelCard(a) => model_card_cmd::run(a),
+        Command::Review(a) => {
+            open_audit(&cli).and_then(|mut au| compliance_cmd::review(a, &mut au))
+        }
+        Command::Anchor(a) => compliance_cmd::anchor(a, &cli.audit_dir),
+        Command::VerifyCompliance(a) => compliance_cmd::verify(a),
         Command::UpdateAttack(a) => explain_cmd::update_attack(a),
         Command::Evaluate(a) => evaluate::run(a, quiet),
     };

@@ -107,7 +107,11 @@ pub fn benign_only(
 }
 
 /// Runs `train-detector`.
-pub fn run(args: &TrainDetectorArgs, quiet: bool) -> anyhow::Result<u8> {
+pub fn run(
+    args: &TrainDetectorArgs,
+    quiet: bool,
+    auditor: &mut crate::audit::Auditor,
+) -> anyhow::Result<u8> {
     let started = Instant::now();
     let config = resolve_config(&args.train)?;
     // Before reading any data, so that `--gpus` without GPU support fails at once.
@@ -127,6 +131,21 @@ pub fn run(args: &TrainDetectorArgs, quiet: bool) -> anyhow::Result<u8> {
     let ckpt = train_on(sequences, config, &reader, &device, quiet)?;
     ckpt.save(&args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;
+    let model_version = crate::audit::digest_of(&args.output);
+    auditor.append(auditor.draft(
+        compliance::RecordKind::ModelChange,
+        ckpt.meta.training.digest.clone(),
+        model_version,
+        serde_json::json!({
+            "checkpoint": args.output.display().to_string(),
+            "feature_schema": ckpt.meta.feature_schema,
+            "best_epoch": ckpt.meta.best_epoch,
+            "thresholds": {"window": ckpt.meta.thresholds.window, "node": ckpt.meta.thresholds.node},
+            "training": {"sequences": ckpt.meta.training.sequences, "events": ckpt.meta.training.events},
+        }),
+        "detector trained".to_owned(),
+        None,
+    ))?;
     print_summary(
         &ckpt,
         &args.output,

@@ -12,6 +12,11 @@ fn repo() -> PathBuf {
 
 fn bin() -> Command {
     let mut c = Command::cargo_bin("causaldefend").unwrap();
+    // Each command writes its own audit log (embedded store) in a scratch
+    // folder: tests never share one, nor the real PostgreSQL.
+    let audit = tempfile::tempdir().unwrap().keep();
+    c.env("CAUSALDEFEND_AUDIT_DIR", audit)
+        .env_remove("DATABASE_URL");
     c.env_remove("CAUSALDEFEND_LOG")
         .env("NO_COLOR", "1")
         .current_dir(repo());
@@ -135,4 +140,292 @@ fn model_card_names_a_bad_declared_field() {
         .failure();
     let err = String::from_utf8_lossy(&o.get_output().stderr).to_string();
     assert!(err.contains("provder"), "{err}");
+}
+
+fn recording() -> PathBuf {
+    repo().join("data/auditd/attack_T1003.008-1_s206")
+}
+
+/// The recording's log without its truth.json: calibration data that counts
+/// as benign (the model's threshold is what the test lowers, not the data).
+fn calibration_data(dir: &Path) -> PathBuf {
+    let d = dir.join("caldata");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::copy(recording().join("audit.log.gz"), d.join("audit.log.gz")).unwrap();
+    d
+}
+
+/// An evaluation file with every figure `config/model_card.yaml` declares a minimum for.
+fn evaluation(dir: &Path) -> PathBuf {
+    let eval = dir.join("auditd.json");
+    std::fs::write(
+        &eval,
+        r#"{"dataset":"auditd","runs":[{"gnn":{"window_roc_auc":0.82},"conformal":{"levels":[{"level":0.9,"benign_coverage":0.99}]}}],"oracle_seeded":{"recall":0.996}}"#,
+    )
+    .unwrap();
+    eval
+}
+
+/// detect (with a calibration, so decisions and escalations exist), a review,
+/// a model card: the audit folder and card to verify. Returns the alert lines.
+fn audited_run(dir: &Path, audit: &Path, env: &[(&str, &str)]) -> Vec<serde_json::Value> {
+    let run = |args: &mut Command| {
+        let mut c = args.env("CAUSALDEFEND_AUDIT_DIR", audit);
+        for (k, v) in env {
+            c = c.env(k, v);
+        }
+        c.assert().success();
+    };
+    let cal = dir.join("cal.json");
+    run(bin()
+        .args([
+            "-q",
+            "calibrate",
+            "--detector",
+            "models/detector.ckpt",
+            "--calibration-data",
+        ])
+        .arg(calibration_data(dir))
+        .arg("--output")
+        .arg(&cal));
+    let alerts = dir.join("alerts.jsonl");
+    run(bin()
+        .args([
+            "-q",
+            "detect",
+            "--model",
+            "models/detector.ckpt",
+            "--threshold",
+            "0",
+            "--calibration",
+        ])
+        .arg(&cal)
+        .arg("--input")
+        .arg(recording().join("audit.log.gz"))
+        .arg("--output")
+        .arg(&alerts));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&alerts)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for l in &lines {
+        if l["decision"] == "escalate" {
+            run(bin().args([
+                "review",
+                l["alert_id"].as_str().unwrap(),
+                "--verdict",
+                "confirmed",
+                "--comment",
+                "shadow read",
+                "--user",
+                "alice",
+            ]));
+        }
+    }
+    run(bin()
+        .args([
+            "model-card",
+            "--model",
+            "models/detector.ckpt",
+            "--calibration",
+        ])
+        .arg(&cal)
+        .arg("--evaluation")
+        .arg(evaluation(dir))
+        .arg("--output")
+        .arg(dir.join("card.json")));
+    lines
+}
+
+fn verify(dir: &Path, audit: &Path, env: &[(&str, &str)]) -> (bool, String, serde_json::Value) {
+    let report = dir.join("report.json");
+    let mut c = bin();
+    c.args(["verify-compliance", "--model-card"])
+        .arg(dir.join("card.json"))
+        .arg("--audit-logs")
+        .arg(audit)
+        .arg("--output")
+        .arg(&report);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let v =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_else(|_| "null".into()))
+            .unwrap();
+    (out.status.success(), text, v)
+}
+
+#[test]
+fn every_decision_is_audited_and_verify_compliance_names_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit");
+    let lines = audited_run(dir.path(), &audit, &[]);
+    assert!(lines
+        .iter()
+        .all(|l| l["alert_id"].as_str().unwrap().len() == 16));
+    let (ok, text, report) = verify(dir.path(), &audit, &[]);
+    assert!(ok, "{text}");
+    for a in 11..=15 {
+        assert!(text.contains(&format!("✓ Article {a}")), "{text}");
+    }
+    // detect wrote one detection per window, plus alerts; calibrate one record; reviews.
+    assert!(
+        report["records"].as_u64().unwrap() as usize > 2 * lines.len(),
+        "{report}"
+    );
+    let labels: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(audit.join("feedback_labels.json")).unwrap())
+            .unwrap();
+    let escalated = lines.iter().filter(|l| l["decision"] == "escalate").count();
+    assert_eq!(labels.as_object().unwrap().len(), escalated, "{labels}");
+
+    // Change one record's score in the JSONL mirror: Article 12 fails and names it.
+    let mirror = std::fs::read_dir(&audit)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "jsonl")
+                && p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("audit-")
+        })
+        .unwrap();
+    let text0 = std::fs::read_to_string(&mirror).unwrap();
+    let mut ls: Vec<String> = text0.lines().map(str::to_owned).collect();
+    let mut rec: serde_json::Value = serde_json::from_str(&ls[2]).unwrap();
+    rec["output"]["score"] = serde_json::json!(0.0);
+    ls[2] = rec.to_string();
+    std::fs::write(&mirror, ls.join("\n") + "\n").unwrap();
+    let (ok, text, _) = verify(dir.path(), &audit, &[]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("✗ Article 12") && text.contains("record 3"),
+        "{text}"
+    );
+    // Delete a line instead: a gap, named.
+    std::fs::write(
+        &mirror,
+        text0
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| *i != 4)
+            .map(|(_, l)| l.to_owned() + "\n")
+            .collect::<String>(),
+    )
+    .unwrap();
+    let (ok, text, _) = verify(dir.path(), &audit, &[]);
+    assert!(!ok && text.contains("record 5"), "{text}");
+}
+
+#[test]
+fn an_escalation_without_review_past_its_deadline_fails_article_14() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit");
+    let cal = dir.path().join("cal.json");
+    bin()
+        .env("CAUSALDEFEND_AUDIT_DIR", &audit)
+        .args([
+            "-q",
+            "calibrate",
+            "--detector",
+            "models/detector.ckpt",
+            "--calibration-data",
+        ])
+        .arg(calibration_data(dir.path()))
+        .arg("--output")
+        .arg(&cal)
+        .assert()
+        .success();
+    bin()
+        .env("CAUSALDEFEND_AUDIT_DIR", &audit)
+        .args([
+            "-q",
+            "detect",
+            "--model",
+            "models/detector.ckpt",
+            "--threshold",
+            "0",
+            "--calibration",
+        ])
+        .arg(&cal)
+        .arg("--input")
+        .arg(recording().join("audit.log.gz"))
+        .arg("--output")
+        .arg(dir.path().join("a.jsonl"))
+        .assert()
+        .success();
+    // A policy whose deadline has already passed for every escalation.
+    let api = dir.path().join("api.yaml");
+    std::fs::write(
+        &api,
+        "escalation:\n  confidence_threshold: 0.9\n  review_deadline_hours: 0\n",
+    )
+    .unwrap();
+    let report = dir.path().join("r.json");
+    let out = bin()
+        .args(["verify-compliance", "--audit-logs"])
+        .arg(&audit)
+        .arg("--api-config")
+        .arg(&api)
+        .arg("--output")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("✗ Article 11") && text.contains("no model card"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ Article 14") && text.contains("past its deadline"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_audit_log_runs_on_postgresql_too() {
+    let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "DATABASE_URL not set but CI=true: the PostgreSQL audit test must run in CI"
+        );
+        eprintln!("\n**********\nSKIPPED: DATABASE_URL not set (PostgreSQL audit log through the CLI)\n**********\n");
+        return;
+    };
+    let schema = format!("cd_cli_test_{}_{}", std::process::id(), chrono_free_nanos());
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("CAUSALDEFEND_AUDIT__PG_SCHEMA", schema.as_str()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit");
+    audited_run(dir.path(), &audit, &env);
+    assert!(
+        !audit.join("audit.db").exists(),
+        "records went to PostgreSQL, not SQLite"
+    );
+    let (ok, text, _) = verify(dir.path(), &audit, &env);
+    let _ = std::process::Command::new("psql")
+        .arg(&url)
+        .args([
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+        ])
+        .status();
+    assert!(ok, "{text}");
+}
+
+fn chrono_free_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }

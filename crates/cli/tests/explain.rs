@@ -18,6 +18,11 @@ fn recording() -> PathBuf {
 
 fn bin() -> Command {
     let mut c = Command::cargo_bin("causaldefend").unwrap();
+    // Each command writes its own audit log (embedded store) in a scratch
+    // folder: tests never share one, nor the real PostgreSQL.
+    let audit = tempfile::tempdir().unwrap().keep();
+    c.env("CAUSALDEFEND_AUDIT_DIR", audit)
+        .env_remove("DATABASE_URL");
     c.env_remove("CAUSALDEFEND_LOG")
         .env("NO_COLOR", "1")
         .current_dir(repo());
