@@ -122,6 +122,10 @@ pub enum Command {
     #[command(after_help = "Examples:
   causaldefend verify-compliance --model-card compliance/model_card.json --audit-logs audit_logs --output compliance_report.json")]
     VerifyCompliance(VerifyComplianceArgs),
+    /// Delete audit records past the retention period (the chain stays verifiable).
+    #[command(after_help = "Examples:
+  causaldefend audit-retention --days 365")]
+    AuditRetention(RetentionArgs),
     /// Train, score and report detection quality over several seeds, with a baseline.
     #[command(after_help = "Examples:
   causaldefend evaluate --dataset auditd --data ../shared/data/auditd --seeds 3 --output results/auditd.json")]
@@ -520,6 +524,14 @@ pub struct AnchorArgs {
     /// RFC 3161 time-stamping authority (HTTP URL).
     #[arg(long, env = "CAUSALDEFEND_AUDIT__TSA_URL")]
     pub tsa_url: String,
+}
+
+/// `audit-retention` arguments.
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Keep records younger than this many days.
+    #[arg(long, env = "CAUSALDEFEND_AUDIT__RETENTION_DAYS")]
+    pub days: u32,
 }
 
 /// `verify-compliance` arguments.

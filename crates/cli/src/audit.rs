@@ -181,6 +181,24 @@ impl Auditor {
     }
 }
 
+impl Auditor {
+    /// Deletes records older than `older_than` under the retention policy.
+    ///
+    /// # Errors
+    /// Store or mirror failures.
+    pub fn apply_retention(
+        &mut self,
+        older_than: chrono::DateTime<chrono::Utc>,
+        user_id: &str,
+    ) -> anyhow::Result<Option<compliance::RetentionOutcome>> {
+        let r = match &mut self.backend {
+            Backend::Sqlite(l) => l.apply_retention(older_than, user_id),
+            Backend::Postgres(l) => l.apply_retention(older_than, user_id),
+        };
+        r.context("applying the audit retention policy")
+    }
+}
+
 /// Hex SHA-256 of a file's bytes, or of its path when it is a folder
 /// (inputs' digest of a record).
 pub fn digest_of(path: &Path) -> String {

@@ -99,6 +99,9 @@ fn main() -> ExitCode {
         }
         Command::Anchor(a) => compliance_cmd::anchor(a, &cli.audit_dir),
         Command::VerifyCompliance(a) => compliance_cmd::verify(a),
+        Command::AuditRetention(a) => {
+            open_audit(&cli).and_then(|mut au| compliance_cmd::retention(a, &mut au))
+        }
         Command::UpdateAttack(a) => explain_cmd::update_attack(a),
         Command::Evaluate(a) => evaluate::run(a, quiet),
     };

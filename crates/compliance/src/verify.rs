@@ -314,6 +314,11 @@ impl Verifier {
                 }
             } else {
                 self.needs_checkpoint = Some((seq, record.prev_hash.clone(), position.clone()));
+                // Retention deleted everything before its own checkpoint:
+                // the chain starts with the record that covers the gap.
+                if authentic && record.kind == RecordKind::Retention {
+                    self.note_checkpoint(&record);
+                }
             }
             self.advance(&record, authentic);
             return;
