@@ -199,6 +199,48 @@ impl Auditor {
     }
 }
 
+impl Auditor {
+    /// Records a `config_change` when the effective configuration `name`
+    /// differs from the one last recorded (the digests of the last recorded
+    /// configurations are kept in `config_state.json`; the records themselves
+    /// are what is tamper-evident).
+    ///
+    /// # Errors
+    /// The audit log refused the record, or the state file cannot be written.
+    pub fn record_config(
+        &mut self,
+        name: &str,
+        effective: &serde_json::Value,
+    ) -> anyhow::Result<()> {
+        let canonical = compliance::canonical::to_canonical_string(effective)
+            .with_context(|| format!("configuration {name} is not canonical JSON"))?;
+        let digest = compliance::record::sha256_hex(canonical.as_bytes());
+        let state_path = self.dir.join("config_state.json");
+        let mut state: serde_json::Map<String, serde_json::Value> =
+            std::fs::File::open(&state_path)
+                .ok()
+                .and_then(|f| serde_json::from_reader(std::io::Read::take(f, 1 << 20)).ok())
+                .unwrap_or_default();
+        if state.get(name).and_then(serde_json::Value::as_str) == Some(digest.as_str()) {
+            return Ok(());
+        }
+        let previous = state.get(name).cloned();
+        let draft = self.draft(
+            RecordKind::ConfigChange,
+            digest.clone(),
+            String::new(),
+            serde_json::json!({"config": name, "digest": digest, "previous_digest": previous, "effective": effective}),
+            if previous.is_some() { "configuration changed" } else { "configuration first used" }.to_owned(),
+            None,
+        );
+        self.append(draft)?;
+        state.insert(name.to_owned(), serde_json::Value::String(digest));
+        std::fs::write(&state_path, serde_json::to_string_pretty(&state)?)
+            .with_context(|| format!("writing {}", state_path.display()))?;
+        Ok(())
+    }
+}
+
 /// Hex SHA-256 of a file's bytes, or of its path when it is a folder
 /// (inputs' digest of a record).
 pub fn digest_of(path: &Path) -> String {

@@ -247,6 +247,15 @@ pub fn run(args: &DetectArgs, auditor: &mut crate::audit::Auditor) -> anyhow::Re
         .as_ref()
         .map_or(0, |e| (e.config().reduce.back_secs.max(0.0) * 1e9) as i64);
     let model_version = crate::audit::digest_of(&args.model);
+    auditor.record_config(
+        "escalation",
+        &serde_json::to_value(crate::conformal_cmd::load_policy(
+            args.api_config.as_deref(),
+        )?)?,
+    )?;
+    if let Some(ex) = &explainer {
+        auditor.record_config("explain", &serde_json::to_value(ex.config())?)?;
+    }
     let mut pending: Vec<compliance::RecordDraft> = Vec::new();
     let mut detector = detect::Detector::new(ckpt, device);
     let (mut windows, mut alerts) = (0u64, 0u64);

@@ -132,6 +132,7 @@ pub fn run(
     ckpt.save(&args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;
     let model_version = crate::audit::digest_of(&args.output);
+    auditor.record_config("detector", &serde_json::to_value(&ckpt.meta.config)?)?;
     auditor.append(auditor.draft(
         compliance::RecordKind::ModelChange,
         ckpt.meta.training.digest.clone(),

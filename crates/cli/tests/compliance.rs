@@ -585,3 +585,53 @@ fn anchors_database_tampering_replay_and_retention_through_verify_compliance() {
     let text = verify_with_ca(true);
     assert!(text.contains("✓ Article 12"), "{text}");
 }
+
+fn config_changes(audit: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(audit).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("audit-")
+        {
+            for l in std::fs::read_to_string(&p).unwrap().lines() {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                if v["kind"] == "config_change" {
+                    out.push(v["output"]["config"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_configuration_change_is_an_audit_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit");
+    let detect = |api: Option<&Path>| {
+        let mut c = bin();
+        c.env("CAUSALDEFEND_AUDIT_DIR", &audit)
+            .args(["-q", "detect", "--model", "models/detector.ckpt", "--input"])
+            .arg(recording().join("audit.log.gz"))
+            .arg("--output")
+            .arg(dir.path().join("a.jsonl"));
+        if let Some(a) = api {
+            c.arg("--api-config").arg(a);
+        }
+        c.assert().success();
+    };
+    detect(None);
+    assert_eq!(config_changes(&audit), ["escalation"]);
+    detect(None);
+    assert_eq!(
+        config_changes(&audit),
+        ["escalation"],
+        "same config: no new record"
+    );
+    let api = dir.path().join("api.yaml");
+    std::fs::write(&api, "escalation:\n  confidence_threshold: 0.75\n").unwrap();
+    detect(Some(&api));
+    assert_eq!(config_changes(&audit), ["escalation", "escalation"]);
+}
