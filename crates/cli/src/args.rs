@@ -655,6 +655,10 @@ pub struct EvaluateArgs {
     /// `models/detector.ckpt` when it exists).
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Per-window and per-process scores of the first seed (JSON lines), so
+    /// every figure can be traced to the windows and processes behind it.
+    #[arg(long)]
+    pub scores: Option<PathBuf>,
     /// Hyper-parameters.
     #[command(flatten)]
     pub train: TrainFlags,

@@ -275,7 +275,7 @@ pub fn run(args: &DetectArgs, auditor: &mut crate::audit::Auditor) -> anyhow::Re
             let mut s = detector.score(&prepared)?;
             if let Some(t) = args.threshold {
                 s.threshold = t;
-                s.alert = s.score > t;
+                s.alert = !s.warmup && s.score > t;
             }
             let nodes: Vec<serde_json::Value> = s
                 .top_nodes(args.top_k)
@@ -298,6 +298,7 @@ pub fn run(args: &DetectArgs, auditor: &mut crate::audit::Auditor) -> anyhow::Re
                 "score": s.score,
                 "threshold": s.threshold,
                 "alert": s.alert,
+                "warmup": s.warmup,
                 "node_threshold": node_threshold,
                 "nodes": nodes,
             });

@@ -78,15 +78,21 @@ fn quantile_threshold(mut v: Vec<f64>, q: f64) -> f64 {
 }
 
 /// Scores of one scorer over the test set, then its figures.
+///
+/// The first `warmup` windows of each recording never alert (as in
+/// `detect`): they count as not flagged, their nodes as scoring 0; the
+/// window ROC-AUC still ranks their scores.
 fn figures(
     tests: &[TestSeq],
     window_scores: &[Vec<f64>],
     node_scores: &[Vec<Vec<f64>>],
     threshold: f64,
     node_threshold: f64,
+    warmup: usize,
 ) -> Figures {
     let mut ws = Vec::new();
     let mut wl = Vec::new();
+    let mut flagged = Vec::new();
     let mut benign_fp = 0u64;
     let mut benign_hours = 0.0;
     let mut attacks_detected = 0;
@@ -104,7 +110,9 @@ fn figures(
             let label = t.window_label(w);
             ws.push(score);
             wl.push(label);
-            if score > threshold {
+            let warm = wi < warmup;
+            flagged.push(if !warm && score > threshold { 1.0 } else { 0.0 });
+            if !warm && score > threshold {
                 if label {
                     detected = true;
                 }
@@ -116,7 +124,11 @@ fn figures(
                 if n.kind != EntityKind::Process {
                     continue;
                 }
-                let s = node_scores[si][wi].get(row).copied().unwrap_or(0.0);
+                let s = if warm {
+                    0.0
+                } else {
+                    node_scores[si][wi].get(row).copied().unwrap_or(0.0)
+                };
                 let label = t.attack && n.pid.is_some_and(|p| t.malicious.contains(&p));
                 let e = nodes.entry((si, n.id.0)).or_insert((f64::MIN, label));
                 e.0 = e.0.max(s);
@@ -133,7 +145,7 @@ fn figures(
     Figures {
         window_roc_auc: roc_auc(&ws, &wl),
         window_pr_auc: pr_auc(&ws, &wl),
-        window: Confusion::at(&ws, &wl, threshold),
+        window: Confusion::at(&flagged, &wl, 0.5),
         false_alarms_per_benign_hour: if benign_hours > 0.0 {
             benign_fp as f64 / benign_hours
         } else {
@@ -193,13 +205,17 @@ fn split_auditd(seqs: Vec<Sequence>) -> anyhow::Result<(Vec<Sequence>, Vec<Seque
     }
     let n_train_short = (benign_short.len() * 2).div_ceil(3);
     let test_short = benign_short.split_off(n_train_short);
-    let mut train = benign_short;
+    // Long recordings first, as `discover` orders them by name, so that the
+    // sequences held out for validation (the last ones) are short ones:
+    // the long recording is most of the benign data and trains.
+    let mut train = Vec::new();
     let mut test = test_short;
     if !benign_long.is_empty() {
         let rest = benign_long.split_off(1);
         train.extend(benign_long);
         test.extend(rest);
     }
+    train.extend(benign_short);
     test.extend(attacks);
     Ok((train, test))
 }
@@ -212,6 +228,77 @@ fn windows_of(
     let w = reader.windows(seq)?;
     let p = w.iter().map(|w| detect::prepare(w, max_edges)).collect();
     Ok((w, p))
+}
+
+/// Window and node scores of both scorers for one seed.
+struct AllScores<'a> {
+    gnn: (&'a [Vec<f64>], &'a [Vec<Vec<f64>>]),
+    baseline: (&'a [Vec<f64>], &'a [Vec<Vec<f64>>]),
+    /// GNN window and node thresholds, then the baseline's.
+    thresholds: [f64; 4],
+}
+
+/// Writes one JSON line per test window: its label, both scorers' scores,
+/// and every process node with its label and both node scores.
+fn write_scores(path: &std::path::Path, tests: &[TestSeq], all: &AllScores) -> anyhow::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let [t, nt, bt, bnt] = all.thresholds;
+    writeln!(
+        out,
+        "{}",
+        serde_json::json!({"thresholds": {"gnn_window": t, "gnn_node": nt, "baseline_window": bt, "baseline_node": bnt}})
+    )?;
+    for (si, test) in tests.iter().enumerate() {
+        for (wi, w) in test.windows.iter().enumerate() {
+            let node = |scores: &[Vec<Vec<f64>>], row: usize| {
+                scores[si][wi].get(row).copied().unwrap_or(0.0)
+            };
+            let processes: Vec<_> = w
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.kind == EntityKind::Process)
+                .map(|(row, n)| {
+                    serde_json::json!({
+                        "pid": n.pid,
+                        "exe": n.name,
+                        "cmdline": n.cmdline,
+                        "malicious": test.attack && n.pid.is_some_and(|p| test.malicious.contains(&p)),
+                        "gnn": node(all.gnn.1, row),
+                        "baseline": node(all.baseline.1, row),
+                    })
+                })
+                .collect();
+            let mut top: Vec<(usize, f64)> = (0..w.nodes.len())
+                .map(|r| (r, node(all.gnn.1, r)))
+                .collect();
+            top.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let top: Vec<_> = top
+                .iter()
+                .take(10)
+                .map(|&(r, s)| serde_json::json!({"kind": w.nodes[r].kind, "name": w.nodes[r].name, "gnn": s}))
+                .collect();
+            let line = serde_json::json!({
+                "recording": test.name,
+                "window": w.id,
+                "attack_window": test.window_label(w),
+                "gnn": all.gnn.0[si][wi],
+                "baseline": all.baseline.0[si][wi],
+                "nodes": w.nodes.len(),
+                "top": top,
+                "processes": processes,
+            });
+            writeln!(out, "{line}")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// `mean ± sd` of the finite values, `n/a` when there are none.
@@ -274,7 +361,7 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
         } else {
             &windows[..]
         };
-        for w in held_out {
+        for w in held_out.iter().skip(base.warmup_windows) {
             let (s, nodes) = baseline.score(w, base.window_top_k);
             baseline_val_windows.push(s);
             baseline_val_nodes.extend(nodes);
@@ -310,7 +397,14 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
                 .unzip()
         })
         .unzip();
-    let baseline_figures = figures(&tests, &b_windows, &b_nodes, b_threshold, b_node_threshold);
+    let baseline_figures = figures(
+        &tests,
+        &b_windows,
+        &b_nodes,
+        b_threshold,
+        b_node_threshold,
+        base.warmup_windows,
+    );
 
     let mut runs = Vec::new();
     for i in 0..args.seeds {
@@ -342,7 +436,22 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             g_windows.push(ws);
             g_nodes.push(ns);
         }
-        let gnn = figures(&tests, &g_windows, &g_nodes, threshold, node_threshold);
+        let gnn = figures(
+            &tests,
+            &g_windows,
+            &g_nodes,
+            threshold,
+            node_threshold,
+            config.warmup_windows,
+        );
+        if let (0, Some(path)) = (i, &args.scores) {
+            let all = AllScores {
+                gnn: (&g_windows, &g_nodes),
+                baseline: (&b_windows, &b_nodes),
+                thresholds: [threshold, node_threshold, b_threshold, b_node_threshold],
+            };
+            write_scores(path, &tests, &all)?;
+        }
         // Conformal: benign calibration from the held-out validation windows.
         let mut benign_cal = Vec::new();
         let n_seq = train_mem.sequences.len();
@@ -355,7 +464,7 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             detector.reset();
             for (wi, p) in windows.iter().enumerate() {
                 let s = detector.score(p)?;
-                if wi >= split {
+                if wi >= split && !s.warmup {
                     benign_cal.push(s.score);
                 }
             }
@@ -373,6 +482,7 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
                     .windows
                     .iter()
                     .zip(&g_windows[si])
+                    .skip(config.warmup_windows)
                     .filter(|(w, _)| t.window_label(w))
                     .map(|(_, &s)| s)
                     .collect();
@@ -383,7 +493,9 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
                 }
                 attack_index += 1;
             } else {
-                scores.benign_test.extend(&g_windows[si]);
+                scores
+                    .benign_test
+                    .extend(g_windows[si].iter().skip(config.warmup_windows));
             }
         }
         let conformal = crate::evaluate_conformal::figures(&scores, &policy);

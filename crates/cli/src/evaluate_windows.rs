@@ -185,6 +185,9 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
     for i in 0..args.seeds {
         let mut config = base.clone();
         config.seed = base.seed.wrapping_add(i);
+        // The files are separate short captures, not host streams: many hold
+        // one window, so none is a warm-up.
+        config.warmup_windows = 0;
         let pb = crate::train_cmd::epoch_bar(config.epochs, quiet);
         let ckpt = detect::train(config.clone(), &mem, &device, &mut |e| {
             pb.set_position(e.epoch as u64)

@@ -62,7 +62,7 @@ fn model_card_derives_what_it_can_and_lists_what_is_missing() {
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(card["schema"], "cd-model-card-v1");
     assert_eq!(card["model"]["sha256"].as_str().unwrap().len(), 64);
-    assert_eq!(card["model"]["feature_schema"], "cd-features-v2");
+    assert_eq!(card["model"]["feature_schema"], detect::FEATURE_SCHEMA);
     assert!(card["architecture"]["hyper_parameters"]["hidden_dim"].is_u64());
     assert!(card["data"]["training"]["digest"].is_string());
     assert_eq!(card["declared"]["provider"], "ACME SOC");

@@ -33,8 +33,10 @@ pub struct WindowScore {
     pub score: f64,
     /// Threshold it was compared with.
     pub threshold: f64,
-    /// `score > threshold`.
+    /// `score > threshold`, outside the warm-up.
     pub alert: bool,
+    /// The window is in its sequence's warm-up (scored, never alerted).
+    pub warmup: bool,
     /// Every node's score, by row.
     pub node_scores: Vec<f64>,
 }
@@ -122,6 +124,8 @@ pub struct Detector {
     pub checkpoint: Checkpoint,
     state: StateCache,
     device: Device,
+    /// Windows scored since the last reset.
+    seen: usize,
 }
 
 impl Detector {
@@ -133,6 +137,7 @@ impl Detector {
             checkpoint,
             state,
             device,
+            seen: 0,
         }
     }
 
@@ -140,6 +145,7 @@ impl Detector {
     pub fn reset(&mut self) {
         let c = &self.checkpoint.model.config;
         self.state = StateCache::new(c.hidden_dim, c.max_tracked_entities, c.state_ttl_windows);
+        self.seen = 0;
     }
 
     /// Scores the next window of the current sequence.
@@ -159,14 +165,18 @@ impl Detector {
             )?;
             s.to_vec1::<f32>()?.into_iter().map(f64::from).collect()
         };
-        let score = window_score(window, &node_scores, &self.checkpoint.model.config);
+        let config = &self.checkpoint.model.config;
+        let score = window_score(window, &node_scores, config);
+        let warmup = self.seen < config.warmup_windows;
+        self.seen += 1;
         Ok(WindowScore {
             window_id: window.window_id,
             start_ns: window.start_ns,
             end_ns: window.end_ns,
             score,
             threshold,
-            alert: score > threshold,
+            alert: !warmup && score > threshold,
+            warmup,
             node_scores,
         })
     }

@@ -251,13 +251,14 @@ impl Model {
         })
     }
 
-    /// Per-node anomaly scores `[N]`: feature error plus the weighted mean
-    /// reconstruction error of the node's real edges.
+    /// Per-node anomaly scores `[N]`: feature error plus the mean
+    /// reconstruction error of the node's real edges, weighted by
+    /// `edge_score_weight`.
     ///
     /// # Errors
     /// Tensor failures.
     pub fn node_scores(&self, g: &WindowTensors, f: &Forward) -> Result<Tensor> {
-        let w = self.config.edge_loss_weight;
+        let w = self.config.edge_score_weight;
         let feature_part = match &self.residual_scale {
             Some(scale) => f.residual_sq.broadcast_div(scale)?.mean(D::Minus1)?,
             None => f.feature_error.clone(),
@@ -493,5 +494,32 @@ mod tests {
         let s = m.node_scores(&g, &f).unwrap().to_vec1::<f32>().unwrap();
         assert_eq!(s.len(), 3);
         assert!(s.iter().all(|v| v.is_finite() && *v >= 0.0));
+    }
+
+    #[test]
+    fn edge_score_weight_adds_the_mean_edge_error() {
+        let w = tiny();
+        let g = WindowTensors::new(&w, &Device::Cpu).unwrap();
+        let h0 = Tensor::zeros((3, 8), DType::F32, &Device::Cpu).unwrap();
+        let features_only = Model::new(cfg(), &Device::Cpu).unwrap();
+        let f = features_only.forward(&g, &h0).unwrap();
+        let s0 = features_only
+            .node_scores(&g, &f)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let fe = f.feature_error.to_vec1::<f32>().unwrap();
+        assert_eq!(s0, fe);
+        let mut with_edges = features_only.clone();
+        with_edges.config.edge_score_weight = 1.0;
+        let s1 = with_edges
+            .node_scores(&g, &f)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        // every node of the tiny window has an edge, and -log σ(x) > 0
+        for (a, b) in s0.iter().zip(&s1) {
+            assert!(b > a, "{b} vs {a}");
+        }
     }
 }

@@ -306,7 +306,8 @@ fn residual_scale(model: &Model, data: &dyn WindowSource, device: &Device) -> Re
 }
 
 /// Window and node thresholds from the benign validation windows (all
-/// windows when a sequence is too short to hold any out).
+/// windows when a sequence is too short to hold any out), past each
+/// sequence's warm-up.
 fn thresholds(model: &Model, data: &dyn WindowSource, device: &Device) -> Result<Thresholds> {
     let c = &model.config;
     let mut window_scores = Vec::new();
@@ -322,10 +323,15 @@ fn thresholds(model: &Model, data: &dyn WindowSource, device: &Device) -> Result
                 continue;
             }
             let (_, _, s) = step(model, &mut state, w, device)?;
-            if i >= split || !held_out {
+            // Warm-up windows never alert, so they set no threshold.
+            if (i >= split || !held_out) && i >= c.warmup_windows {
                 let s: Vec<f64> = s.to_vec1::<f32>()?.into_iter().map(f64::from).collect();
                 window_scores.push(window_score(w, &s, c));
-                node_scores.extend(s);
+                // Node alerts are about the nodes windows are scored by.
+                node_scores.extend(w.nodes.iter().zip(&s).filter_map(|(e, s)| {
+                    (!c.window_score_processes_only || e.kind == event::EntityKind::Process)
+                        .then_some(*s)
+                }));
             }
         }
     }
