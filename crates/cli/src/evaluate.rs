@@ -493,9 +493,17 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
                 }
                 attack_index += 1;
             } else {
-                scores
-                    .benign_test
-                    .extend(g_windows[si].iter().skip(config.warmup_windows));
+                // Too few benign validation windows remain once the long
+                // recording trains (9): the benign test windows past the
+                // warm-up alternate between calibration and test, as the
+                // attack recordings do.
+                for (k, &x) in g_windows[si].iter().skip(config.warmup_windows).enumerate() {
+                    if k % 2 == 1 {
+                        scores.benign_cal.push(x);
+                    } else {
+                        scores.benign_test.push(x);
+                    }
+                }
             }
         }
         let conformal = crate::evaluate_conformal::figures(&scores, &policy);

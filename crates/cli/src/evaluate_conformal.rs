@@ -2,11 +2,12 @@
 //! escalation rate, ECE of the confidence, and coverage under drift with and
 //! without adaptation.
 //!
-//! Calibration: benign = the GNN's scores of the held-out validation windows
-//! of the training recordings (never trained on); attack = attack windows of
-//! every other attack recording (even positions by name). Test: every window
-//! of the benign test recordings, and the attack windows of the remaining
-//! attack recordings.
+//! Calibration (auditd): benign = the GNN's scores of the held-out
+//! validation windows of the training recordings (never trained on) and
+//! every other window (odd positions past the warm-up) of the benign test
+//! recordings; attack = attack windows of every other attack recording
+//! (even positions by name). Test: the other benign test windows, and the
+//! attack windows of the remaining attack recordings.
 
 use serde::Serialize;
 use uncertainty::{
