@@ -70,6 +70,9 @@ pub struct Figures {
     pub node_pr_auc: Option<f64>,
     /// Node confusion at the node threshold.
     pub node: Confusion,
+    /// Node confusion of the product's verdict: a process is flagged when it
+    /// is in the explained attack graph of an alert of its recording.
+    pub explained: Option<Confusion>,
 }
 
 fn quantile_threshold(mut v: Vec<f64>, q: f64) -> f64 {
@@ -156,7 +159,64 @@ fn figures(
         node_roc_auc: roc_auc(&ns, &nl),
         node_pr_auc: pr_auc(&ns, &nl),
         node: Confusion::at(&ns, &nl, node_threshold),
+        explained: None,
     }
+}
+
+/// What one scorer's alerts say about processes once explained, as
+/// `detect --explain` would: every alert (past the warm-up) seeds an
+/// explanation from its flagged nodes, and the processes of the reduced
+/// graphs are the recording's flagged processes. Counted over the same
+/// process nodes as the node figures.
+#[allow(clippy::too_many_arguments)]
+fn explained_nodes(
+    tests: &[TestSeq],
+    graphs: &[explain::ProvGraph],
+    window_scores: &[Vec<f64>],
+    node_scores: &[Vec<Vec<f64>>],
+    threshold: f64,
+    node_threshold: f64,
+    warmup: usize,
+    ex: &explain::Explainer,
+) -> anyhow::Result<Confusion> {
+    let mut c = Confusion::default();
+    for (si, t) in tests.iter().enumerate() {
+        let g = &graphs[si];
+        let mut flagged = std::collections::BTreeSet::new();
+        for (wi, w) in t.windows.iter().enumerate() {
+            if wi < warmup || window_scores[si][wi] <= threshold {
+                continue;
+            }
+            let (seeds, anomaly) = crate::explain_cmd::seeds_from_scores(
+                g,
+                &w.nodes,
+                &node_scores[si][wi],
+                node_threshold,
+                w.end.as_nanos(),
+            );
+            let x = ex.explain(g, &seeds, &anomaly)?;
+            flagged.extend(
+                x.entities
+                    .iter()
+                    .filter(|e| e.kind == "process")
+                    .filter_map(|e| e.pid),
+            );
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for n in t.windows.iter().flat_map(|w| &w.nodes) {
+            if n.kind != EntityKind::Process || !seen.insert(n.id) {
+                continue;
+            }
+            let label = t.attack && n.pid.is_some_and(|p| t.malicious.contains(&p));
+            match (n.pid.is_some_and(|p| flagged.contains(&p)), label) {
+                (true, true) => c.tp += 1,
+                (true, false) => c.fp += 1,
+                (false, false) => c.tn += 1,
+                (false, true) => c.r#fn += 1,
+            }
+        }
+    }
+    Ok(c)
 }
 
 /// One seed's results.
@@ -397,7 +457,12 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
                 .unzip()
         })
         .unzip();
-    let baseline_figures = figures(
+    let explainer = crate::explain_cmd::explainer(None, &[], None, None, None)?;
+    let graphs: Vec<explain::ProvGraph> = tests
+        .iter()
+        .map(|t| explain::ProvGraph::from_windows(t.windows.iter()))
+        .collect();
+    let mut baseline_figures = figures(
         &tests,
         &b_windows,
         &b_nodes,
@@ -405,6 +470,16 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
         b_node_threshold,
         base.warmup_windows,
     );
+    baseline_figures.explained = Some(explained_nodes(
+        &tests,
+        &graphs,
+        &b_windows,
+        &b_nodes,
+        b_threshold,
+        b_node_threshold,
+        base.warmup_windows,
+        &explainer,
+    )?);
 
     let mut runs = Vec::new();
     for i in 0..args.seeds {
@@ -436,7 +511,7 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             g_windows.push(ws);
             g_nodes.push(ns);
         }
-        let gnn = figures(
+        let mut gnn = figures(
             &tests,
             &g_windows,
             &g_nodes,
@@ -444,6 +519,16 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             node_threshold,
             config.warmup_windows,
         );
+        gnn.explained = Some(explained_nodes(
+            &tests,
+            &graphs,
+            &g_windows,
+            &g_nodes,
+            threshold,
+            node_threshold,
+            config.warmup_windows,
+            &explainer,
+        )?);
         if let (0, Some(path)) = (i, &args.scores) {
             let all = AllScores {
                 gnn: (&g_windows, &g_nodes),
@@ -580,6 +665,27 @@ fn render(
         ("node FP", |f| f.node.fp as f64),
         ("node TN", |f| f.node.tn as f64),
         ("node FN", |f| f.node.r#fn as f64),
+        ("node precision, alerts explained", |f| {
+            f.explained.map_or(f64::NAN, |c| c.precision())
+        }),
+        ("node recall, alerts explained", |f| {
+            f.explained.map_or(f64::NAN, |c| c.recall())
+        }),
+        ("node F1, alerts explained", |f| {
+            f.explained.map_or(f64::NAN, |c| c.f1())
+        }),
+        ("node MCC, alerts explained", |f| {
+            f.explained.map_or(f64::NAN, |c| c.mcc())
+        }),
+        ("node TP, alerts explained", |f| {
+            f.explained.map_or(f64::NAN, |c| c.tp as f64)
+        }),
+        ("node FP, alerts explained", |f| {
+            f.explained.map_or(f64::NAN, |c| c.fp as f64)
+        }),
+        ("node FN, alerts explained", |f| {
+            f.explained.map_or(f64::NAN, |c| c.r#fn as f64)
+        }),
     ];
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED);

@@ -307,9 +307,12 @@ fn evaluate_reports_gnn_baseline_and_conformal_figures() {
         .arg(small_config(dir.path()))
         .arg("--output")
         .arg(&out)
+        .arg("--scores")
+        .arg(dir.path().join("results/scores.jsonl"))
         .assert()
         .success()
-        .stdout(predicate::str::contains("window ROC-AUC"));
+        .stdout(predicate::str::contains("window ROC-AUC"))
+        .stdout(predicate::str::contains("node recall, alerts explained"));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let runs = v["runs"].as_array().unwrap();
@@ -326,8 +329,39 @@ fn evaluate_reports_gnn_baseline_and_conformal_figures() {
         assert!(w["tn"].as_u64().unwrap() + w["fp"].as_u64().unwrap() >= 9);
         assert_eq!(r["gnn"]["attacks_total"], 1);
         assert!(r["baseline"]["node"]["tn"].as_u64().unwrap() > 0);
+        // The explained verdict counts the same process nodes as the scores.
+        let count = |c: &serde_json::Value| {
+            ["tp", "fp", "tn", "fn"]
+                .iter()
+                .map(|k| c[k].as_u64().unwrap())
+                .sum::<u64>()
+        };
+        for scorer in ["gnn", "baseline"] {
+            assert_eq!(
+                count(&r[scorer]["explained"]),
+                count(&r[scorer]["node"]),
+                "{scorer}"
+            );
+        }
     }
     assert!(out.with_extension("md").is_file());
+    // --scores: a thresholds line, then one line per test window of the first seed.
+    let scores = std::fs::read_to_string(dir.path().join("results/scores.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = scores
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines[0]["thresholds"]["gnn_window"].is_f64());
+    assert_eq!(lines.len(), 1 + 18);
+    let malicious = lines[1..]
+        .iter()
+        .flat_map(|l| l["processes"].as_array().unwrap())
+        .filter(|p| p["malicious"] == true)
+        .count();
+    assert!(
+        malicious > 0,
+        "the attack recording's processes are labelled"
+    );
 }
 
 #[test]
