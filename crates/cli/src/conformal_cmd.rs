@@ -300,6 +300,9 @@ pub fn annotate(c: &mut DetectConformal, score: f64, line: &mut serde_json::Valu
             p.set.iter().map(|l| l.as_str()).collect::<Vec<_>>().into(),
         );
         obj.insert("confidence".into(), p.confidence.into());
+        if let Some(pa) = p.probability_attack {
+            obj.insert("probability_attack".into(), pa.into());
+        }
         obj.insert("decision".into(), decision.into());
         obj.insert("reason".into(), reason.clone().into());
     }
@@ -325,6 +328,8 @@ mod tests {
             label: Label::Benign,
             confidence,
             credibility: 0.5,
+            probability_attack: None,
+            probability_interval: None,
         }
     }
 

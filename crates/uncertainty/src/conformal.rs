@@ -50,12 +50,20 @@ pub struct Prediction {
     pub p_attack: Option<f64>,
     /// Labels whose p-value exceeds `alpha`.
     pub set: Vec<Label>,
-    /// The most plausible label.
+    /// The most plausible label: by the Venn–Abers probability with attack
+    /// calibration, by the larger p-value without.
     pub label: Label,
-    /// `1 - ` the second-largest p-value: how strongly the other label is
-    /// rejected. Without attack calibration, the attack p-value is taken as
-    /// `1 - p_benign`.
+    /// How sure the label is. With attack calibration, the Venn–Abers
+    /// probability of `label` (a calibrated probability: of the windows
+    /// given 0.9, about nine in ten are right). Without, `1 - ` the
+    /// second-largest p-value (the attack p-value taken as `1 - p_benign`):
+    /// how strongly the other label is rejected, not a probability.
     pub confidence: f64,
+    /// Venn–Abers probability of `attack` and its interval `(p0, p1)`, with
+    /// attack calibration.
+    pub probability_attack: Option<f64>,
+    /// The interval `probability_attack` was merged from.
+    pub probability_interval: Option<(f64, f64)>,
     /// The largest p-value: how typical the window is of its label.
     pub credibility: f64,
 }
@@ -147,18 +155,30 @@ impl Calibration {
             None => vec![Label::Attack],
         };
         let pa_eff = p_a.unwrap_or(1.0 - p_b);
-        let (label, best, second) = if p_b >= pa_eff {
+        let (mut label, best, second) = if p_b >= pa_eff {
             (Label::Benign, p_b, pa_eff)
         } else {
             (Label::Attack, pa_eff, p_b)
         };
+        let mut confidence = 1.0 - second;
+        let interval = crate::venn_abers::interval(&self.benign, &self.attack, score);
+        let probability = interval.map(crate::venn_abers::merged);
+        if let Some(p) = probability {
+            (label, confidence) = if p >= 0.5 {
+                (Label::Attack, p)
+            } else {
+                (Label::Benign, 1.0 - p)
+            };
+        }
         Prediction {
             p_benign: p_b,
             p_attack: p_a,
             set,
             label,
-            confidence: 1.0 - second,
+            confidence,
             credibility: best,
+            probability_attack: probability,
+            probability_interval: interval,
         }
     }
 }
@@ -195,6 +215,18 @@ mod tests {
         assert_eq!(both.set, vec![Label::Benign, Label::Attack]);
         let none = m.predict(-100.0, 0.3);
         assert_eq!(none.set, vec![Label::Benign]);
+        // With attack calibration the confidence is the Venn–Abers
+        // probability of the label: far below every attack, `attack` gets
+        // p0 = 0, p1 = 1/3 (pooled with the benign scores 1 and 2; 3 pools
+        // with the attack at 2.5), merged (1/3) / (4/3) = 1/4.
+        assert_eq!(none.label, Label::Benign);
+        let (p0, p1) = none.probability_interval.unwrap();
+        assert_eq!(p0, 0.0);
+        assert!((p1 - 1.0 / 3.0).abs() < 1e-12);
+        assert!((none.confidence - 0.75).abs() < 1e-12);
+        let far = m.predict(100.0, 0.1);
+        assert_eq!(far.label, Label::Attack);
+        assert!(far.confidence > 0.5);
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod conformal;
 mod error;
 mod file;
 mod metrics;
+pub mod venn_abers;
 
 pub use adaptive::{Adaptivity, OnlineConformal};
 pub use conformal::{Calibration, Label, Prediction};
