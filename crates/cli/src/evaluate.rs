@@ -373,6 +373,14 @@ pub(crate) fn fmt_ms(values: &[f64]) -> String {
 
 /// Runs `evaluate`.
 pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
+    if args.scores.is_some()
+        && (args.task == crate::args::TaskArg::Explain || args.dataset != DatasetArg::Auditd)
+    {
+        anyhow::bail!(
+            "--scores is written by `evaluate --dataset auditd` (task detect) only: the other \
+             datasets and tasks have no per-process truth to put beside the scores"
+        );
+    }
     if args.task == crate::args::TaskArg::Explain {
         return crate::evaluate_explain::run(args);
     }
