@@ -870,7 +870,11 @@ fn every_table_row_is_in_the_format_doc() {
     let doc = include_str!("../../../docs/formats/sysmon.md");
     let rows: Vec<&str> = doc
         .lines()
-        .filter(|l| l.starts_with("| Sysmon |") || l.starts_with("| Security |"))
+        .filter(|l| {
+            l.starts_with("| Sysmon |")
+                || l.starts_with("| Security |")
+                || l.starts_with("| System |")
+        })
         .collect();
     assert_eq!(rows.len(), TABLE.len(), "doc rows vs code rows");
     for (line, row) in rows.iter().zip(TABLE) {
@@ -878,6 +882,7 @@ fn every_table_row_is_in_the_format_doc() {
         let channel = match row.channel {
             Channel::Sysmon => "Sysmon",
             Channel::Security => "Security",
+            Channel::System => "System",
             Channel::Other => unreachable!(),
         };
         assert_eq!(cells[1], channel, "{line}");

@@ -29,9 +29,9 @@ const NXLOG_EVENT_TYPES: &[&str] = &[
 pub enum Outcome {
     /// This many events were produced.
     Mapped(usize),
-    /// The channel is neither Sysmon nor Security.
+    /// The channel is not one the table maps (Sysmon, Security, System).
     SkippedChannel,
-    /// A Sysmon or Security event id with no row in the table.
+    /// An event id of a mapped channel with no row in the table.
     SkippedEventId,
 }
 
@@ -67,7 +67,7 @@ impl ProcessRef {
             Self::SecurityActor => f("", "ProcessId", "ProcessName", None),
             Self::SecurityParent => f("", "ProcessId", "ParentProcessName", None),
             Self::SecurityChild => f("", "NewProcessId", "NewProcessName", Some("CommandLine")),
-            Self::System => None,
+            Self::System | Self::SubjectAccount => None,
         }
     }
 
@@ -339,6 +339,11 @@ impl EdgeBuilder {
             return Ok(Arc::clone(e));
         }
         let entity = match which.fields() {
+            // A record without a named subject account (`-`) was acted by
+            // the system, as a logon without a process is.
+            None if which == ProcessRef::SubjectAccount => self
+                .account(s, "Subject", &["SubjectUserSid"])
+                .unwrap_or_else(|| self.system_process(s)),
             None => self.system_process(s),
             Some(f) if f.guid.is_empty() => self.security_process(s, which, &f)?,
             Some(f) => self.sysmon_process(s, which, &f)?,
@@ -465,7 +470,9 @@ impl EdgeBuilder {
             ObjectRef::RegistryKey(f) => self.named(s, EntityKind::RegistryKey, f),
             ObjectRef::Domain(f) => self.named(s, EntityKind::Domain, f),
             ObjectRef::Socket => self.socket(s),
-            ObjectRef::Principal => self.principal(s),
+            ObjectRef::Principal => self
+                .account(s, "Target", &["TargetUserSid", "TargetSid"])
+                .ok_or_else(|| self.malformed(s, "TargetUserName", "a value")),
             ObjectRef::AccessedObject => {
                 let kind = match AccessedKind::parse(s.rec.value("ObjectType").unwrap_or("File")) {
                     AccessedKind::File => EntityKind::File,
@@ -496,23 +503,31 @@ impl EdgeBuilder {
         Ok(Arc::new(e))
     }
 
-    fn principal(&mut self, s: &RecordScope<'_>) -> Result<Arc<Entity>> {
-        let user = self.required(s, "TargetUserName")?;
-        let name = match s.rec.value("TargetDomainName") {
-            Some(d) => format!("{d}\\{user}"),
-            None => user.to_owned(),
-        };
+    /// The principal `<prefix>DomainName\<prefix>UserName` (SID from the
+    /// first of `sid_fields` present), `None` without a user name.
+    fn account(
+        &mut self,
+        s: &RecordScope<'_>,
+        prefix: &str,
+        sid_fields: &[&str],
+    ) -> Option<Arc<Entity>> {
+        let name = security_user(s.rec, prefix)?;
         let id = Entity::derive_id(
             EntityKind::Principal,
-            &NativeId::Name { name: name.clone() },
+            &NativeId::Name {
+                name: name.to_string(),
+            },
             s.host.as_deref(),
         );
         if let Some(e) = self.objects.get(id) {
-            return Ok(e);
+            return Some(e);
         }
         let mut e = Entity::named(EntityKind::Principal, &name, s.host.clone());
-        e.user = s.rec.value("TargetUserSid").map(Arc::from);
-        Ok(self.objects.insert(e))
+        e.user = sid_fields
+            .iter()
+            .find_map(|f| s.rec.value(f))
+            .map(Arc::from);
+        Some(self.objects.insert(e))
     }
 }
 
@@ -737,5 +752,93 @@ mod tests {
         assert_eq!(out[0].subject.name.as_deref(), Some("System"));
         assert_eq!(out[0].object.name.as_deref(), Some("CORP\\bob"));
         assert_eq!(out[0].object.user.as_deref(), Some("S-1-5-21-1"));
+    }
+
+    #[test]
+    fn account_events_are_done_by_the_subject_account() {
+        let mut b = builder();
+        let mut out = VecDeque::new();
+        let created = [
+            ("SubjectUserSid", "S-1-5-21-500"),
+            ("SubjectUserName", "admin"),
+            ("SubjectDomainName", "CORP"),
+            ("TargetUserName", "evil"),
+            ("TargetDomainName", "CORP"),
+            ("TargetSid", "S-1-5-21-1337"),
+        ];
+        b.push_events(&rec(Channel::Security, 4720, &created), 1, &mut out)
+            .unwrap();
+        assert_eq!(out[0].kind, EdgeKind::Create);
+        assert_eq!(out[0].subject.kind, EntityKind::Principal);
+        assert_eq!(out[0].subject.name.as_deref(), Some("CORP\\admin"));
+        assert_eq!(out[0].subject.user.as_deref(), Some("S-1-5-21-500"));
+        assert_eq!(out[0].object.name.as_deref(), Some("CORP\\evil"));
+        assert_eq!(out[0].object.user.as_deref(), Some("S-1-5-21-1337"));
+        // Added to a group: the group is the object; the same admin acts.
+        let added = [
+            ("SubjectUserName", "admin"),
+            ("SubjectDomainName", "CORP"),
+            ("MemberSid", "S-1-5-21-1337"),
+            ("TargetUserName", "Administrators"),
+            ("TargetDomainName", "Builtin"),
+        ];
+        b.push_events(&rec(Channel::Security, 4732, &added), 2, &mut out)
+            .unwrap();
+        assert_eq!(out[1].kind, EdgeKind::Write);
+        assert_eq!(out[1].subject.id, out[0].subject.id);
+        assert_eq!(
+            out[1].object.name.as_deref(),
+            Some("Builtin\\Administrators")
+        );
+        // A share access with no subject account is the system's.
+        let share = [("SubjectUserName", "-"), ("ShareName", "\\\\*\\C$")];
+        b.push_events(&rec(Channel::Security, 5145, &share), 3, &mut out)
+            .unwrap();
+        assert_eq!(out[2].subject.name.as_deref(), Some("System"));
+        assert_eq!(out[2].object.kind, EntityKind::File);
+        assert_eq!(out[2].kind, EdgeKind::Open);
+        // An account event without its target is malformed, named by field.
+        let e = b
+            .push_events(&rec(Channel::Security, 4726, &created[..3]), 4, &mut out)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("TargetUserName"), "{e}");
+        assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn service_installs_and_tasks_are_objects() {
+        let mut b = builder();
+        let mut out = VecDeque::new();
+        let service = [
+            ("ServiceName", "evilsvc"),
+            ("ImagePath", "C:\\Windows\\Temp\\evil.exe"),
+        ];
+        assert_eq!(
+            b.push_events(&rec(Channel::System, 7045, &service), 1, &mut out)
+                .unwrap(),
+            Outcome::Mapped(1)
+        );
+        assert_eq!(out[0].subject.name.as_deref(), Some("System"));
+        assert_eq!(out[0].kind, EdgeKind::Create);
+        assert_eq!(
+            out[0].object.name.as_deref(),
+            Some("C:\\Windows\\Temp\\evil.exe")
+        );
+        let task = [
+            ("SubjectUserName", "admin"),
+            ("SubjectDomainName", "CORP"),
+            ("TaskName", "\\Updater"),
+        ];
+        b.push_events(&rec(Channel::Security, 4698, &task), 2, &mut out)
+            .unwrap();
+        assert_eq!(out[1].kind, EdgeKind::Create);
+        assert_eq!(out[1].object.name.as_deref(), Some("\\Updater"));
+        // Other System ids are skipped, by id now that the channel is mapped.
+        assert_eq!(
+            b.push_events(&rec(Channel::System, 7036, &service), 3, &mut out)
+                .unwrap(),
+            Outcome::SkippedEventId
+        );
     }
 }

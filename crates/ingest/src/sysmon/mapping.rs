@@ -33,6 +33,10 @@ pub enum ProcessRef {
     /// The host's `System` process (pid 4): the actor of driver loads and of
     /// logons whose record names no process.
     System,
+    /// Not a process: the account a Security record says acted
+    /// (`SubjectDomainName\SubjectUserName`, SID from `SubjectUserSid`), for
+    /// account, group, task and share events, which name no process.
+    SubjectAccount,
 }
 
 /// What an edge points at.
@@ -52,7 +56,9 @@ pub enum ObjectRef {
     Domain(&'static str),
     /// Sysmon 3 socket `SourceIp:SourcePort->DestinationIp:DestinationPort`.
     Socket,
-    /// Security 4624 principal `TargetDomainName\TargetUserName`, SID in `user`.
+    /// Security principal `TargetDomainName\TargetUserName`, SID from
+    /// `TargetUserSid` or `TargetSid`, in `user` (4624's logon account, the
+    /// account or group of 4720–4781).
     Principal,
     /// Security 4663 `ObjectName`, a file, registry key or process by `ObjectType`.
     AccessedObject,
@@ -106,7 +112,7 @@ const fn row(
     }
 }
 
-use Channel::{Security as SEC, Sysmon as SYS};
+use Channel::{Security as SEC, Sysmon as SYS, System as SYSTEM};
 use KindRule::Fixed;
 use ObjectRef as O;
 use ProcessRef as P;
@@ -312,6 +318,150 @@ pub const TABLE: &[Row] = &[
         P::SecurityChild,
         O::File("NewProcessName"),
         Fixed(EdgeKind::Exec),
+    ),
+    row(
+        SEC,
+        4698,
+        "A scheduled task was created",
+        P::SubjectAccount,
+        O::File("TaskName"),
+        Fixed(EdgeKind::Create),
+    ),
+    row(
+        SEC,
+        4699,
+        "A scheduled task was deleted",
+        P::SubjectAccount,
+        O::File("TaskName"),
+        Fixed(EdgeKind::Unlink),
+    ),
+    row(
+        SEC,
+        4702,
+        "A scheduled task was updated",
+        P::SubjectAccount,
+        O::File("TaskName"),
+        Fixed(EdgeKind::Write),
+    ),
+    row(
+        SEC,
+        4720,
+        "A user account was created",
+        P::SubjectAccount,
+        O::Principal,
+        Fixed(EdgeKind::Create),
+    ),
+    row(
+        SEC,
+        4722,
+        "A user account was enabled",
+        P::SubjectAccount,
+        O::Principal,
+        Fixed(EdgeKind::Write),
+    ),
+    row(
+        SEC,
+        4723,
+        "An attempt was made to change an account's password",
+        P::SubjectAccount,
+        O::Principal,
+        Fixed(EdgeKind::Write),
+    ),
+    row(
+        SEC,
+        4724,
+        "An attempt was made to reset an account's password",
+        P::SubjectAccount,
+        O::Principal,
+        Fixed(EdgeKind::Write),
+    ),
+    row(
+        SEC,
+        4725,
+        "A user account was disabled",
+        P::SubjectAccount,
+        O::Principal,
+        Fixed(EdgeKind::Write),
+    ),
+    row(
+        SEC,
+        4726,
+        "A user account was deleted",
+        P::SubjectAccount,
+        O::Principal,
+        Fixed(EdgeKind::Unlink),
+    ),
+    row(
+        SEC,
+        4728,
+        "A member was added to a security-enabled global group",
+        P::SubjectAccount,
+        O::Principal,
+        Fixed(EdgeKind::Write),
+    ),
+    row(
+        SEC,
+        4732,
+        "A member was added to a security-enabled local group",
+        P::SubjectAccount,
+        O::Principal,
+        Fixed(EdgeKind::Write),
+    ),
+    row(
+        SEC,
+        4738,
+        "A user account was changed",
+        P::SubjectAccount,
+        O::Principal,
+        Fixed(EdgeKind::Write),
+    ),
+    row(
+        SEC,
+        4742,
+        "A computer account was changed",
+        P::SubjectAccount,
+        O::Principal,
+        Fixed(EdgeKind::Write),
+    ),
+    row(
+        SEC,
+        4756,
+        "A member was added to a security-enabled universal group",
+        P::SubjectAccount,
+        O::Principal,
+        Fixed(EdgeKind::Write),
+    ),
+    row(
+        SEC,
+        4781,
+        "The name of an account was changed",
+        P::SubjectAccount,
+        O::Principal,
+        Fixed(EdgeKind::Rename),
+    ),
+    row(
+        SEC,
+        5140,
+        "A network share object was accessed",
+        P::SubjectAccount,
+        O::File("ShareName"),
+        Fixed(EdgeKind::Open),
+    ),
+    row(
+        SEC,
+        5145,
+        "A network share object was checked to see whether client can be granted desired access",
+        P::SubjectAccount,
+        O::File("ShareName"),
+        Fixed(EdgeKind::Open),
+    ),
+    row(
+        SYSTEM,
+        7045,
+        "A service was installed in the system",
+        P::System,
+        O::File("ImagePath"),
+        Fixed(EdgeKind::Create),
     ),
 ];
 

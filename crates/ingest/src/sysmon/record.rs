@@ -17,6 +17,8 @@ pub enum Channel {
     Sysmon,
     /// `Security`.
     Security,
+    /// `System` (the service control manager's 7045 lives here).
+    System,
     /// Anything else, or no channel at all.
     Other,
 }
@@ -28,6 +30,8 @@ impl Channel {
             Self::Sysmon
         } else if name.eq_ignore_ascii_case("Security") {
             Self::Security
+        } else if name.eq_ignore_ascii_case("System") {
+            Self::System
         } else {
             Self::Other
         }
@@ -172,6 +176,7 @@ mod tests {
             Channel::parse("microsoft-windows-sysmon/operational"),
             Channel::Sysmon
         );
-        assert_eq!(Channel::parse("System"), Channel::Other);
+        assert_eq!(Channel::parse("System"), Channel::System);
+        assert_eq!(Channel::parse("Application"), Channel::Other);
     }
 }
