@@ -419,3 +419,29 @@ fn rules_find_t1003_008_on_a_malicious_process_of_the_real_recording() {
         "T1003.008 on benign processes: {on_benign:?}"
     );
 }
+
+#[test]
+fn rules_find_admin_share_access_in_the_real_lsassy_capture() {
+    // A real Security capture of lsassy dumping lsass remotely: it reaches
+    // the host over SMB (5145 on \\*\C$) before touching lsass.
+    let rules = RuleSet::embedded(&table()).unwrap();
+    let path = repo_path("crates/ingest/testdata/sysmon/sysmon-security-lsass-dump-lsassy.evtx.gz");
+    let file = InputFile::probe(&path).unwrap();
+    let mut found: Vec<(String, String)> = Vec::new();
+    for ev in ingest::sysmon::open_evtx(&file, &IngestSettings::default()).unwrap() {
+        let ev = ev.unwrap();
+        for r in rules.matches(&ev) {
+            found.push((r.id.clone(), r.technique.clone()));
+        }
+    }
+    assert!(
+        found
+            .iter()
+            .any(|(id, t)| id == "win-admin-share-access" && t == "T1021.002"),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|(_, t)| t == "T1003.001"),
+        "the lsass access is still found: {found:?}"
+    );
+}

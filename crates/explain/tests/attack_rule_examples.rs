@@ -76,6 +76,31 @@ fn access(exe: &str, target: &str, native: &str) -> Event {
     )
 }
 
+/// A Security or System record mapped with an account (or `System`) as the
+/// actor: `subject` does `kind` to the `object_kind` entity `object`.
+fn by_account(
+    kind: EdgeKind,
+    subject: &str,
+    object_kind: EntityKind,
+    object: &str,
+    native: &str,
+) -> Event {
+    let subject_kind = if subject == "System" {
+        EntityKind::Process
+    } else {
+        EntityKind::Principal
+    };
+    Event {
+        ts: Timestamp::from_nanos(0),
+        kind,
+        subject: Arc::new(Entity::named(subject_kind, subject, None)),
+        object: Arc::new(Entity::named(object_kind, object, None)),
+        native_type: native.into(),
+        seq: 0,
+        format: SourceFormat::SysmonEvtx,
+    }
+}
+
 // One example per line reads as a table; rustfmt would spread each over six.
 #[rustfmt::skip]
 fn examples() -> Vec<(&'static str, Event, bool)> {
@@ -269,6 +294,25 @@ fn examples() -> Vec<(&'static str, Event, bool)> {
         // impact
         ("win-shadow-copy-delete", exec(r"C:\Windows\System32\vssadmin.exe", "vssadmin.exe delete shadows /all /quiet"), true),
         ("win-shadow-copy-delete", exec(r"C:\Windows\System32\vssadmin.exe", "vssadmin list shadows"), false),
+        // Windows account, task, service and share events (Security, System)
+        ("win-task-registered-event", by_account(Create, r"CORP\admin", EntityKind::File, r"\Updater", "4698"), true),
+        ("win-task-registered-event", by_account(Unlink, r"CORP\admin", EntityKind::File, r"\Updater", "4699"), false),
+        ("win-service-installed-event", by_account(Create, "System", EntityKind::File, r"%SystemRoot%\PSEXESVC.exe", "7045"), true),
+        ("win-service-installed-event", by_account(Create, "System", EntityKind::File, r"C:\x.exe", "7036"), false),
+        ("win-account-created-event", by_account(Create, r"CORP\admin", EntityKind::Principal, r"CORP\evil", "4720"), true),
+        ("win-account-created-event", by_account(Write, r"CORP\admin", EntityKind::Principal, r"CORP\evil", "4738"), false),
+        ("win-privileged-group-member-added", by_account(Write, r"CORP\admin", EntityKind::Principal, r"Builtin\Administrators", "4732"), true),
+        ("win-privileged-group-member-added", by_account(Write, r"CORP\admin", EntityKind::Principal, r"CORP\Domain Admins", "4728"), true),
+        ("win-privileged-group-member-added", by_account(Write, r"CORP\admin", EntityKind::Principal, r"CORP\Printing Staff", "4732"), false),
+        ("win-account-password-reset", by_account(Write, r"CORP\admin", EntityKind::Principal, r"CORP\bob", "4724"), true),
+        ("win-account-password-reset", by_account(Write, r"CORP\bob", EntityKind::Principal, r"CORP\bob", "4723"), false),
+        ("win-admin-share-access", by_account(EdgeKind::Open, r"OFFSEC\admmig", EntityKind::File, r"\\*\C$", "5145"), true),
+        ("win-admin-share-access", by_account(EdgeKind::Open, r"CORP\admin", EntityKind::File, r"\\*\ADMIN$", "5140"), true),
+        ("win-admin-share-access", by_account(EdgeKind::Open, r"SHIRE\HFDC01$", EntityKind::File, r"\\*\IPC$", "5140"), false),
+        ("win-admin-share-access", by_account(EdgeKind::Open, r"CORP\admin", EntityKind::File, r"\\*\SYSVOL", "5140"), false),
+        ("win-account-removed-or-disabled", by_account(Unlink, r"CORP\admin", EntityKind::Principal, r"CORP\bob", "4726"), true),
+        ("win-account-removed-or-disabled", by_account(Write, r"CORP\admin", EntityKind::Principal, r"CORP\bob", "4725"), true),
+        ("win-account-removed-or-disabled", by_account(Write, r"CORP\admin", EntityKind::Principal, r"CORP\bob", "4722"), false),
     ]
 }
 
