@@ -277,6 +277,12 @@ pub fn run(args: &DetectArgs, auditor: &mut crate::audit::Auditor) -> anyhow::Re
                 s.threshold = t;
                 s.alert = !s.warmup && s.score > t;
             }
+            // Nothing is flagged in the warm-up, nodes included.
+            let flag_above = if s.warmup {
+                f64::INFINITY
+            } else {
+                node_threshold
+            };
             let nodes: Vec<serde_json::Value> = s
                 .top_nodes(args.top_k)
                 .into_iter()
@@ -284,7 +290,7 @@ pub fn run(args: &DetectArgs, auditor: &mut crate::audit::Auditor) -> anyhow::Re
                     prepared
                         .nodes
                         .get(n.row)
-                        .map(|e| node_json(e, n.score, node_threshold))
+                        .map(|e| node_json(e, n.score, flag_above))
                 })
                 .collect();
             let mut line = serde_json::json!({

@@ -121,6 +121,9 @@ fn train_then_detect_writes_one_line_per_window_with_native_identities() {
         );
         let nodes = l["nodes"].as_array().unwrap();
         assert!(nodes.len() <= 3);
+        if warmup {
+            assert!(nodes.iter().all(|n| n["flagged"] == false), "{l}");
+        }
         let scores: Vec<f64> = nodes.iter().map(|n| n["score"].as_f64().unwrap()).collect();
         assert!(
             scores.windows(2).all(|w| w[0] >= w[1]),
