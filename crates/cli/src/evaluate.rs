@@ -567,8 +567,8 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             attack_cal: Vec::new(),
             benign_test: Vec::new(),
             attack_test: Vec::new(),
+            attack_groups: Vec::new(),
         };
-        let mut attack_index = 0usize;
         for (si, t) in tests.iter().enumerate() {
             if t.attack {
                 let labelled: Vec<f64> = t
@@ -579,12 +579,7 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
                     .filter(|(w, _)| t.window_label(w))
                     .map(|(_, &s)| s)
                     .collect();
-                if attack_index.is_multiple_of(2) {
-                    scores.attack_cal.extend(labelled);
-                } else {
-                    scores.attack_test.extend(labelled);
-                }
-                attack_index += 1;
+                scores.attack_groups.push(labelled);
             } else {
                 // Too few benign validation windows remain once the long
                 // recording trains (9): the benign test windows past the

@@ -80,6 +80,13 @@ pub struct Scores {
     pub benign_test: Vec<f64>,
     /// Attack test scores.
     pub attack_test: Vec<f64>,
+    /// Attack windows per attack recording. When given, each recording's
+    /// windows are tested against an attack calibration of every *other*
+    /// recording's (leave one recording out), and `attack_cal` /
+    /// `attack_test` are unused: with 16 recordings of one or two attack
+    /// windows each, halving them left 8 calibration windows, too few for
+    /// attack p-values below 1/9 or a fitted probability.
+    pub attack_groups: Vec<Vec<f64>>,
 }
 
 fn stream_coverage(cal: &[f64], test: &[f64], alpha: f64, mode: Adaptivity) -> Option<f64> {
@@ -95,9 +102,41 @@ fn stream_coverage(cal: &[f64], test: &[f64], alpha: f64, mode: Adaptivity) -> O
 
 /// Computes the figures.
 pub fn figures(s: &Scores, policy: &EscalationPolicy) -> Option<ConformalFigures> {
-    let cal = Calibration::new(&s.benign_cal, &s.attack_cal).ok()?;
+    // Attack test windows, each with the calibration it is judged by.
+    let loo = !s.attack_groups.is_empty();
+    let all_attack: Vec<f64> = if loo {
+        s.attack_groups.concat()
+    } else {
+        s.attack_cal.clone()
+    };
+    let cal = Calibration::new(&s.benign_cal, &all_attack).ok()?;
+    let groups: Vec<(Calibration, &[f64])> = if loo {
+        (0..s.attack_groups.len())
+            .map(|g| {
+                let others: Vec<f64> = s
+                    .attack_groups
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| *k != g)
+                    .flat_map(|(_, v)| v.iter().copied())
+                    .collect();
+                Calibration::new(&s.benign_cal, &others)
+                    .ok()
+                    .map(|c| (c, s.attack_groups[g].as_slice()))
+            })
+            .collect::<Option<Vec<_>>>()?
+    } else {
+        vec![(cal.clone(), s.attack_test.as_slice())]
+    };
+    let attack_test_count: usize = groups.iter().map(|(_, xs)| xs.len()).sum();
+    let attack_predictions = |alpha: f64| -> Vec<uncertainty::Prediction> {
+        groups
+            .iter()
+            .flat_map(|(c, xs)| xs.iter().map(move |&x| c.predict(x, alpha)))
+            .collect()
+    };
     let mut levels = Vec::new();
-    let total = (s.benign_test.len() + s.attack_test.len()).max(1) as f64;
+    let total = (s.benign_test.len() + attack_test_count).max(1) as f64;
     for level in LEVELS {
         let alpha = 1.0 - level;
         let bp: Vec<_> = s
@@ -105,11 +144,7 @@ pub fn figures(s: &Scores, policy: &EscalationPolicy) -> Option<ConformalFigures
             .iter()
             .map(|&x| cal.predict(x, alpha))
             .collect();
-        let ap: Vec<_> = s
-            .attack_test
-            .iter()
-            .map(|&x| cal.predict(x, alpha))
-            .collect();
+        let ap = attack_predictions(alpha);
         let sizes: usize = bp.iter().chain(&ap).map(|p| p.set.len()).sum();
         let escalated = bp
             .iter()
@@ -127,15 +162,14 @@ pub fn figures(s: &Scores, policy: &EscalationPolicy) -> Option<ConformalFigures
     // Confidence does not depend on the level: one ECE.
     let mut conf = Vec::new();
     let mut correct = Vec::new();
-    for (scores, truth) in [
-        (&s.benign_test, Label::Benign),
-        (&s.attack_test, Label::Attack),
-    ] {
-        for &x in scores.iter() {
-            let p = cal.predict(x, 0.1);
-            conf.push(p.confidence);
-            correct.push(p.label == truth);
-        }
+    let benign_predictions = s.benign_test.iter().map(|&x| cal.predict(x, 0.1));
+    for (p, truth) in benign_predictions.map(|p| (p, Label::Benign)).chain(
+        attack_predictions(0.1)
+            .into_iter()
+            .map(|p| (p, Label::Attack)),
+    ) {
+        conf.push(p.confidence);
+        correct.push(p.label == truth);
     }
     let ece = expected_calibration_error(&conf, &correct, 10);
     // Drift: calibrate on the first 30 % of the benign test stream, test on the rest.
@@ -154,9 +188,9 @@ pub fn figures(s: &Scores, policy: &EscalationPolicy) -> Option<ConformalFigures
     });
     Some(ConformalFigures {
         benign_calibration: s.benign_cal.len(),
-        attack_calibration: s.attack_cal.len(),
+        attack_calibration: all_attack.len(),
         benign_test: s.benign_test.len(),
-        attack_test: s.attack_test.len(),
+        attack_test: attack_test_count,
         levels,
         ece,
         drift,
@@ -174,11 +208,39 @@ mod tests {
             attack_cal: (0..20).map(|i| 5.0 + f64::from(i) / 20.0).collect(),
             benign_test: (0..100).map(|i| f64::from(i) / 100.0 + 0.005).collect(),
             attack_test: (0..20).map(|i| 5.0 + f64::from(i) / 20.0 + 0.01).collect(),
+            attack_groups: Vec::new(),
         };
         let f = figures(&s, &EscalationPolicy::default()).unwrap();
         let l90 = &f.levels[1];
         assert!(l90.benign_coverage.unwrap() >= 0.88);
         assert!(l90.attack_coverage.unwrap() >= 0.85);
         assert!(f.drift.is_some());
+    }
+
+    #[test]
+    fn leave_one_recording_out_judges_each_group_by_the_others() {
+        // Ten "recordings" of two attack windows each, well above benign.
+        let groups: Vec<Vec<f64>> = (0..10)
+            .map(|g| vec![5.0 + f64::from(g) / 10.0, 5.05 + f64::from(g) / 10.0])
+            .collect();
+        let s = Scores {
+            benign_cal: (0..100).map(|i| f64::from(i) / 100.0).collect(),
+            attack_cal: vec![-1.0],
+            benign_test: (0..100).map(|i| f64::from(i) / 100.0 + 0.005).collect(),
+            attack_test: vec![-1.0],
+            attack_groups: groups,
+        };
+        let f = figures(&s, &EscalationPolicy::default()).unwrap();
+        // every attack window calibrates (for the others) and is tested once;
+        // attack_cal / attack_test are ignored
+        assert_eq!(f.attack_calibration, 20);
+        assert_eq!(f.attack_test, 20);
+        // Exchangeable groups: attack coverage near the level (each group's
+        // p-values come from the other 18 windows).
+        let l80 = &f.levels[0];
+        let c = l80.attack_coverage.unwrap();
+        assert!((0.7..=0.95).contains(&c), "{l80:?}");
+        // separable: the fitted probabilities are confident and right
+        assert!(f.ece.unwrap() < 0.1, "{:?}", f.ece);
     }
 }

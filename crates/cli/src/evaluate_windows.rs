@@ -56,6 +56,7 @@ fn conformal_split(
         attack_cal: Vec::new(),
         benign_test: Vec::new(),
         attack_test: Vec::new(),
+        attack_groups: Vec::new(),
     };
     let mut na = 0usize;
     // Files without windows take no turn, so that both roles get data.
