@@ -245,7 +245,7 @@ impl Auditor {
 /// (inputs' digest of a record).
 pub fn digest_of(path: &Path) -> String {
     if path.is_file() {
-        if let Ok(d) = crate::model_card_cmd::file_sha256(path) {
+        if let Ok(d) = crate::conformal_cmd::sha256_file(path) {
             return d;
         }
     }

@@ -5,26 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use compliance::model_card::{build, CardInputs, Declared};
-use sha2::{Digest, Sha256};
 
 use crate::args::ModelCardArgs;
-
-/// SHA-256 of a file, hex.
-pub fn file_sha256(path: &Path) -> anyhow::Result<String> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .with_context(|| format!("reading {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        h.update(buf.get(..n).unwrap_or_default());
-    }
-    Ok(format!("{:x}", h.finalize()))
-}
 
 fn read_json(path: &Path) -> anyhow::Result<serde_json::Value> {
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -81,7 +63,7 @@ pub fn run(args: &ModelCardArgs) -> anyhow::Result<u8> {
     };
     let inputs = CardInputs {
         model_path: args.model.display().to_string(),
-        model_sha256: file_sha256(&args.model)?,
+        model_sha256: crate::conformal_cmd::sha256_file(&args.model)?,
         checkpoint_meta: meta,
         calibration,
         evaluations,
