@@ -13,7 +13,8 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
     out
 }
 
-fn nibble(c: u8) -> Option<u8> {
+/// Value of a lower-case hex digit.
+pub(crate) fn nibble(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),

@@ -1,27 +1,16 @@
 //! Hex and base64 text forms of anchor fields.
 //!
 //! Written out here (a few dozen lines) rather than pulling in two more
-//! crates for the one place that needs them. Decoders refuse bad input with
+//! crates; hex encoding is the crate's own (`crate::hex`). Decoders refuse bad input with
 //! `None` and never panic; callers turn that into a typed error or problem.
 
-/// Lower-case hex of `bytes`.
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len().saturating_mul(2));
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
+/// Lower-case hex of `bytes`: the audit log's one spelling.
+pub(crate) use crate::hex::encode as to_hex;
 
+/// A hex digit of either case (TSA serials and nonces come as the TSA
+/// writes them).
 fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
+    crate::hex::nibble(c.to_ascii_lowercase())
 }
 
 /// Bytes of an even-length hex string (either case).
