@@ -127,6 +127,20 @@ pub trait AuditStore {
     fn delete_before(&mut self, seq: u64) -> Result<u64>;
 }
 
+/// The head `(seq, hash)` of a chain from its stored row, refusing a
+/// negative `seq` (SQL integers are signed; the chain's are not).
+pub(crate) fn head_of(row: Option<(i64, String)>) -> Result<Option<(u64, String)>> {
+    row.map(|(seq, hash)| {
+        u64::try_from(seq)
+            .map(|seq| (seq, hash))
+            .map_err(|_| Error::MalformedRecord {
+                seq,
+                reason: "negative seq".into(),
+            })
+    })
+    .transpose()
+}
+
 /// Checks that `records` continue `head` and are consecutive and chained.
 pub(crate) fn check_continues(head: Option<&(u64, String)>, records: &[AuditRecord]) -> Result<()> {
     let (mut expected_seq, mut expected_prev) = match head {

@@ -110,18 +110,11 @@ impl PostgresStore {
 }
 
 fn head_row(row: Option<postgres::Row>) -> Result<Option<(u64, String)>> {
-    match row {
-        None => Ok(None),
-        Some(row) => {
-            let seq: i64 = row.try_get(0)?;
-            let hash: String = row.try_get(1)?;
-            let seq = u64::try_from(seq).map_err(|_| Error::MalformedRecord {
-                seq,
-                reason: "negative seq".into(),
-            })?;
-            Ok(Some((seq, hash)))
-        }
-    }
+    let row = match row {
+        Some(r) => Some((r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?)),
+        None => None,
+    };
+    super::head_of(row)
 }
 
 impl AuditStore for PostgresStore {

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{check_continues, AuditStore, StoredRow};
 use crate::record::AuditRecord;
-use crate::{Error, Result};
+use crate::Result;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS audit_logs (
@@ -53,16 +53,7 @@ impl SqliteStore {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        match row {
-            None => Ok(None),
-            Some((seq, hash)) => {
-                let seq = u64::try_from(seq).map_err(|_| Error::MalformedRecord {
-                    seq,
-                    reason: "negative seq".to_string(),
-                })?;
-                Ok(Some((seq, hash)))
-            }
-        }
+        super::head_of(row)
     }
 }
 
