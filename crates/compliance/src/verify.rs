@@ -208,30 +208,35 @@ impl Verifier {
         });
     }
 
-    /// Hash, key and signature; true when all hold.
+    /// Hash, key and signature; true when all hold, else the first failure
+    /// is a problem of this record.
     fn authentic(&mut self, record: &AuditRecord, position: &Position) -> bool {
-        let seq = Some(record.seq);
+        match self.seal_failure(record) {
+            None => true,
+            Some((kind, detail)) => {
+                self.problem(Some(record.seq), position, kind, detail);
+                false
+            }
+        }
+    }
+
+    /// The first of hash, key and signature that does not hold.
+    fn seal_failure(&self, record: &AuditRecord) -> Option<(ProblemKind, String)> {
         let digest = match record.body_digest() {
             Ok(d) => d,
             Err(e) => {
-                self.problem(
-                    seq,
-                    position,
+                return Some((
                     ProblemKind::Malformed,
                     format!("body has no canonical form: {e}"),
-                );
-                return false;
+                ))
             }
         };
         let computed = hex::encode(&digest);
         if computed != record.hash {
-            self.problem(
-                seq,
-                position,
+            return Some((
                 ProblemKind::HashMismatch,
                 format!("body hashes to {computed}, record says {}", record.hash),
-            );
-            return false;
+            ));
         }
         let Some(key) = self
             .keys
@@ -239,36 +244,27 @@ impl Verifier {
             .find(|(id, _)| *id == record.key_id)
             .map(|(_, k)| *k)
         else {
-            self.problem(
-                seq,
-                position,
+            return Some((
                 ProblemKind::UnknownKey,
                 format!("key id {} is not trusted", record.key_id),
-            );
-            return false;
+            ));
         };
         let Some(sig) = hex::decode_array::<64>(&record.signature) else {
-            self.problem(
-                seq,
-                position,
+            return Some((
                 ProblemKind::BadSignature,
                 "signature is not 128 hex digits".into(),
-            );
-            return false;
+            ));
         };
         if key
             .verify_strict(&digest, &Signature::from_bytes(&sig))
             .is_err()
         {
-            self.problem(
-                seq,
-                position,
+            return Some((
                 ProblemKind::BadSignature,
                 format!("signature does not verify with key {}", record.key_id),
-            );
-            return false;
+            ));
         }
-        true
+        None
     }
 
     /// Examines one entry.
