@@ -179,7 +179,8 @@ fn explained_nodes(
     warmup: usize,
     ex: &explain::Explainer,
 ) -> anyhow::Result<Confusion> {
-    let mut c = Confusion::default();
+    // Verdicts as 0/1 scores, counted by Confusion::at above 0.5.
+    let (mut verdicts, mut labels) = (Vec::new(), Vec::new());
     for (si, t) in tests.iter().enumerate() {
         let g = &graphs[si];
         let mut flagged = std::collections::BTreeSet::new();
@@ -207,16 +208,13 @@ fn explained_nodes(
             if n.kind != EntityKind::Process || !seen.insert(n.id) {
                 continue;
             }
-            let label = t.attack && n.pid.is_some_and(|p| t.malicious.contains(&p));
-            match (n.pid.is_some_and(|p| flagged.contains(&p)), label) {
-                (true, true) => c.tp += 1,
-                (true, false) => c.fp += 1,
-                (false, false) => c.tn += 1,
-                (false, true) => c.r#fn += 1,
-            }
+            labels.push(t.attack && n.pid.is_some_and(|p| t.malicious.contains(&p)));
+            verdicts.push(f64::from(u8::from(
+                n.pid.is_some_and(|p| flagged.contains(&p)),
+            )));
         }
     }
-    Ok(c)
+    Ok(Confusion::at(&verdicts, &labels, 0.5))
 }
 
 /// One seed's results.
