@@ -274,8 +274,7 @@ pub fn run(args: &DetectArgs, auditor: &mut crate::audit::Auditor) -> anyhow::Re
             let prepared = detect::prepare(&w, cfg.max_edges_per_window);
             let mut s = detector.score(&prepared)?;
             if let Some(t) = args.threshold {
-                s.threshold = t;
-                s.alert = !s.warmup && s.score > t;
+                s.set_threshold(t);
             }
             // Nothing is flagged in the warm-up, nodes included.
             let flag_above = if s.warmup {

@@ -42,6 +42,13 @@ pub struct WindowScore {
 }
 
 impl WindowScore {
+    /// Judges the window against another threshold (`detect --threshold`),
+    /// by the same rule as the model's: never during the warm-up.
+    pub fn set_threshold(&mut self, threshold: f64) {
+        self.threshold = threshold;
+        self.alert = !self.warmup && self.score > threshold;
+    }
+
     /// The `k` highest-scoring nodes, highest first (ties by row).
     pub fn top_nodes(&self, k: usize) -> Vec<NodeScore> {
         let mut v: Vec<NodeScore> = self
