@@ -2,26 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+mod support;
 use predicates::prelude::*;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::{bin, recording};
 
 fn demo_log() -> PathBuf {
-    repo().join("data/auditd/attack_T1003.008-1_s206/audit.log.gz")
-}
-
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("causaldefend").unwrap();
-    // Each command writes its own audit log (embedded store) in a scratch
-    // folder: tests never share one, nor the real PostgreSQL.
-    let audit = tempfile::tempdir().unwrap().keep();
-    c.env("CAUSALDEFEND_AUDIT_DIR", audit)
-        .env_remove("DATABASE_URL");
-    c.env_remove("CAUSALDEFEND_LOG").env("NO_COLOR", "1");
-    c
+    recording().join("audit.log.gz")
 }
 
 fn preprocess_json(input: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json::Value) {

@@ -6,22 +6,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("causaldefend").unwrap();
-    // Each command writes its own audit log (embedded store) in a scratch
-    // folder: tests never share one, nor the real PostgreSQL.
-    let audit = tempfile::tempdir().unwrap().keep();
-    c.env("CAUSALDEFEND_AUDIT_DIR", audit)
-        .env_remove("DATABASE_URL");
-    c.env_remove("CAUSALDEFEND_LOG")
-        .env("NO_COLOR", "1")
-        .current_dir(repo());
-    c
-}
+mod support;
+use support::{bin_at_repo as bin, recording, repo};
 
 #[test]
 fn model_card_derives_what_it_can_and_lists_what_is_missing() {
@@ -140,10 +126,6 @@ fn model_card_names_a_bad_declared_field() {
         .failure();
     let err = String::from_utf8_lossy(&o.get_output().stderr).to_string();
     assert!(err.contains("provder"), "{err}");
-}
-
-fn recording() -> PathBuf {
-    repo().join("data/auditd/attack_T1003.008-1_s206")
 }
 
 /// The recording's log without its truth.json: calibration data that counts

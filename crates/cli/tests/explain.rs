@@ -4,30 +4,9 @@
 #![allow(clippy::disallowed_methods)] // tests read small outputs whole
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn recording() -> PathBuf {
-    repo().join("data/auditd/attack_T1003.008-1_s206")
-}
-
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("causaldefend").unwrap();
-    // Each command writes its own audit log (embedded store) in a scratch
-    // folder: tests never share one, nor the real PostgreSQL.
-    let audit = tempfile::tempdir().unwrap().keep();
-    c.env("CAUSALDEFEND_AUDIT_DIR", audit)
-        .env_remove("DATABASE_URL");
-    c.env_remove("CAUSALDEFEND_LOG")
-        .env("NO_COLOR", "1")
-        .current_dir(repo());
-    c
-}
+mod support;
+use support::{bin_at_repo as bin, recording};
 
 fn truth() -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(recording().join("truth.json")).unwrap()).unwrap()
