@@ -128,7 +128,9 @@ pub enum Command {
     AuditRetention(RetentionArgs),
     /// Train, score and report detection quality over several seeds, with a baseline.
     #[command(after_help = "Examples:
-  causaldefend evaluate --dataset auditd --data ../shared/data/auditd --seeds 3 --output results/auditd.json")]
+  causaldefend evaluate --dataset auditd --data ../shared/data/auditd --seeds 3 --output results/auditd.json
+  causaldefend evaluate --dataset streamspot --data streamspot/ --epochs 5 --output results/streamspot.json
+  causaldefend evaluate --dataset darpa-tc --data cadets-e3/ --format darpa_tc --output results/cadets.json")]
     Evaluate(EvaluateArgs),
 }
 
@@ -622,6 +624,26 @@ pub enum DatasetArg {
     Auditd,
     /// The shared Windows set (files labelled in labels.csv): file-level ranking.
     Windows,
+    /// StreamSpot, supplied by the user: the edge file (all.tsv) and
+    /// labels.csv (graph_id,scenario,label); graph-level figures.
+    #[value(name = "streamspot")]
+    StreamSpot,
+    /// DARPA TC, supplied by the user: train/ and test/ CDM files and
+    /// labels.csv of malicious node UUIDs; window- and node-level figures.
+    #[value(name = "darpa-tc", alias = "darpa_tc")]
+    DarpaTc,
+}
+
+impl DatasetArg {
+    /// The `--dataset` value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Auditd => "auditd",
+            Self::Windows => "windows",
+            Self::StreamSpot => "streamspot",
+            Self::DarpaTc => "darpa-tc",
+        }
+    }
 }
 
 /// What `evaluate` measures.
@@ -659,6 +681,10 @@ pub struct EvaluateArgs {
     /// every figure can be traced to the windows and processes behind it.
     #[arg(long)]
     pub scores: Option<PathBuf>,
+    /// Where `--dataset streamspot` writes its per-graph split of the edge
+    /// file (a temporary folder, removed afterwards, when absent).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
     /// Hyper-parameters.
     #[command(flatten)]
     pub train: TrainFlags,

@@ -178,23 +178,43 @@ impl WindowReader {
     /// Every window of `seq`, in time order. Malformed records of raw logs
     /// are skipped and counted in the log (the same policy as `preprocess`).
     pub fn windows(&self, seq: &Sequence) -> anyhow::Result<Vec<GraphWindow>> {
+        let mut out = Vec::new();
+        self.for_each_window(seq, &mut |w| {
+            out.push(w);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Hands each window of `seq` to `f` as soon as it is cut, so that a
+    /// sequence larger than memory (a day of CDM records) is scored with
+    /// one window held at a time.
+    pub fn for_each_window(
+        &self,
+        seq: &Sequence,
+        f: &mut dyn FnMut(GraphWindow) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         match &seq.origin {
             Origin::Preprocessed(dir) => {
                 let mut r = GraphReader::open(dir)
                     .with_context(|| format!("opening preprocessed folder {}", dir.display()))?;
-                r.windows()
-                    .collect::<Result<Vec<_>, _>>()
-                    .with_context(|| format!("reading windows of {}", dir.display()))
+                for w in r.windows() {
+                    f(w.with_context(|| format!("reading windows of {}", dir.display()))?)?;
+                }
+                Ok(())
             }
             Origin::Raw(file) => {
                 let stream = EventStream::open(file, self.format, self.ingest.clone())
                     .with_context(|| format!("opening {}", file.display()))?;
                 let mut builder = WindowBuilder::new(self.windowing.clone());
-                let mut out = Vec::new();
                 let mut skipped = 0u64;
                 for item in stream {
                     match item {
-                        Ok(event) => out.extend(builder.push(event)),
+                        Ok(event) => {
+                            if let Some(w) = builder.push(event) {
+                                f(w)?;
+                            }
+                        }
                         Err(e) => {
                             skipped += 1;
                             if skipped <= 3 {
@@ -203,11 +223,13 @@ impl WindowReader {
                         }
                     }
                 }
-                out.extend(builder.finish());
+                if let Some(w) = builder.finish() {
+                    f(w)?;
+                }
                 if skipped > 0 {
                     tracing::warn!(file = %file.display(), skipped, "records skipped while reading");
                 }
-                Ok(out)
+                Ok(())
             }
         }
     }

@@ -382,8 +382,12 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
     if args.task == crate::args::TaskArg::Explain {
         return crate::evaluate_explain::run(args);
     }
-    if args.dataset == DatasetArg::Windows {
-        return crate::evaluate_windows::run(args, quiet);
+    match args.dataset {
+        DatasetArg::Windows => return crate::evaluate_windows::run(args, quiet),
+        DatasetArg::StreamSpot | DatasetArg::DarpaTc => {
+            return crate::evaluate_supplied::run(args, quiet)
+        }
+        DatasetArg::Auditd => {}
     }
     let started = Instant::now();
     let base = resolve_config(&args.train)?;

@@ -450,6 +450,13 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<u8> {
     let v = match args.dataset {
         crate::args::DatasetArg::Auditd => auditd(args, &ex)?,
         crate::args::DatasetArg::Windows => windows(args, &ex)?,
+        other @ (crate::args::DatasetArg::StreamSpot | crate::args::DatasetArg::DarpaTc) => {
+            anyhow::bail!(
+                "--task explain needs attack entities with a story (the auditd or Windows set); \
+                 {} labels only graphs or node ids",
+                other.as_str()
+            )
+        }
     };
     let out = args.output.clone().unwrap_or_else(|| {
         PathBuf::from(format!(

@@ -13,6 +13,7 @@ mod detect_cmd;
 mod evaluate;
 mod evaluate_conformal;
 mod evaluate_explain;
+mod evaluate_supplied;
 mod evaluate_windows;
 mod explain_cmd;
 mod inspect;
