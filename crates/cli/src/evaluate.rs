@@ -60,6 +60,10 @@ pub struct Figures {
     pub window: Confusion,
     /// False alarms per benign host-hour (benign test recordings).
     pub false_alarms_per_benign_hour: f64,
+    /// False alarms per host-hour of every test recording: alerts on the
+    /// benign windows of attack recordings count too (the host runs its
+    /// ordinary workload around the attack).
+    pub false_alarms_per_hour_all: f64,
     /// Attack recordings with at least one alert on an attack window.
     pub attacks_detected: usize,
     /// Attack recordings tested.
@@ -98,11 +102,14 @@ fn figures(
     let mut flagged = Vec::new();
     let mut benign_fp = 0u64;
     let mut benign_hours = 0.0;
+    let mut all_fp = 0u64;
+    let mut all_hours = 0.0;
     let mut attacks_detected = 0;
     let mut attacks_total = 0;
     let mut nodes: HashMap<(usize, u64), (f64, bool)> = HashMap::new();
     for (si, t) in tests.iter().enumerate() {
         let mut detected = false;
+        all_hours += t.hours();
         if t.attack {
             attacks_total += 1;
         } else {
@@ -121,6 +128,9 @@ fn figures(
                 }
                 if !t.attack {
                     benign_fp += 1;
+                }
+                if !label {
+                    all_fp += 1;
                 }
             }
             for (row, n) in w.nodes.iter().enumerate() {
@@ -151,6 +161,11 @@ fn figures(
         window: Confusion::at(&flagged, &wl, 0.5),
         false_alarms_per_benign_hour: if benign_hours > 0.0 {
             benign_fp as f64 / benign_hours
+        } else {
+            f64::NAN
+        },
+        false_alarms_per_hour_all: if all_hours > 0.0 {
+            all_fp as f64 / all_hours
         } else {
             f64::NAN
         },
@@ -654,6 +669,10 @@ fn render(
         ("window FP", |f| f.window.fp as f64),
         ("window TN", |f| f.window.tn as f64),
         ("window FN", |f| f.window.r#fn as f64),
+        (
+            "false alarms / host-hour, attack recordings' benign windows too",
+            |f| f.false_alarms_per_hour_all,
+        ),
         ("false alarms / benign host-hour", |f| {
             f.false_alarms_per_benign_hour
         }),
