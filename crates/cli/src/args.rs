@@ -681,6 +681,11 @@ pub struct EvaluateArgs {
     /// every figure can be traced to the windows and processes behind it.
     #[arg(long)]
     pub scores: Option<PathBuf>,
+    /// More recordings of the same dataset (auditd only), split with the
+    /// others by the same rules: benign hours recorded with
+    /// `scripts/record_auditd.py`, for example `data/auditd-extra`.
+    #[arg(long)]
+    pub extra_data: Vec<PathBuf>,
     /// Where `--dataset streamspot` writes its per-graph split of the edge
     /// file (a temporary folder, removed afterwards, when absent).
     #[arg(long)]

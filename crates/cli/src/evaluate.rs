@@ -3,8 +3,8 @@
 //! baseline, as mean ± standard deviation over seeds.
 //!
 //! auditd split (deterministic, by recording name): of the benign
-//! recordings, the first two thirds of the short ones and the first long one
-//! train; the rest, with every attack recording, test. A window is an attack
+//! recordings, the first two thirds of the short ones and every other long
+//! one (the first, third, ...) train; the rest, with every attack recording, test. A window is an attack
 //! window when it holds a process whose pid is in its recording's
 //! `truth.json:malicious_pids`; a process node is malicious on the same rule
 //! (node scores are the entity's highest over the windows it appears in).
@@ -278,17 +278,24 @@ fn split_auditd(seqs: Vec<Sequence>) -> anyhow::Result<(Vec<Sequence>, Vec<Seque
     }
     let n_train_short = (benign_short.len() * 2).div_ceil(3);
     let test_short = benign_short.split_off(n_train_short);
-    // Long recordings first, as `discover` orders them by name, so that the
-    // sequences held out for validation (the last ones) are short ones:
-    // the long recording is most of the benign data and trains.
+    // Long recordings alternate between training and test (by name). The
+    // sequences held out for validation are the last ones of the training
+    // list: with one training long recording it comes first (it is most of
+    // the benign data and trains); with more, the last of them goes last, so
+    // that the thresholds are the maximum over tens of benign windows rather
+    // than the handful of two short recordings.
     let mut train = Vec::new();
     let mut test = test_short;
-    if !benign_long.is_empty() {
-        let rest = benign_long.split_off(1);
-        train.extend(benign_long);
-        test.extend(rest);
+    for (i, s) in benign_long.into_iter().enumerate() {
+        if i % 2 == 0 {
+            train.push(s);
+        } else {
+            test.push(s);
+        }
     }
+    let validating_long = (train.len() > 1).then(|| train.pop()).flatten();
     train.extend(benign_short);
+    train.extend(validating_long);
     test.extend(attacks);
     Ok((train, test))
 }
@@ -394,6 +401,13 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
              datasets and tasks have no per-process truth to put beside the scores"
         );
     }
+    if !args.extra_data.is_empty()
+        && (args.task == crate::args::TaskArg::Explain || args.dataset != DatasetArg::Auditd)
+    {
+        anyhow::bail!(
+            "--extra-data adds recordings to `evaluate --dataset auditd` (task detect) only"
+        );
+    }
     if args.task == crate::args::TaskArg::Explain {
         return crate::evaluate_explain::run(args);
     }
@@ -409,7 +423,9 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
     let reader = reader_for(&args.train, &base)?;
     let device = detect::device(args.train.gpus)?;
     let policy = crate::conformal_cmd::load_policy(None)?;
-    let (train_seqs, test_seqs) = split_auditd(discover(std::slice::from_ref(&args.data))?)?;
+    let mut roots = vec![args.data.clone()];
+    roots.extend(args.extra_data.iter().cloned());
+    let (train_seqs, test_seqs) = split_auditd(discover(&roots)?)?;
     tracing::info!(
         train = train_seqs.len(),
         test = test_seqs.len(),
@@ -452,7 +468,8 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             baseline_val_nodes.extend(nodes);
         }
     }
-    let b_threshold = quantile_threshold(baseline_val_windows, base.threshold_quantile);
+    baseline_val_windows.sort_by(f64::total_cmp);
+    let b_threshold = detect::detector::window_threshold(&baseline_val_windows, &base).0;
     let b_node_threshold = quantile_threshold(baseline_val_nodes, base.node_threshold_quantile);
     drop(train_graph);
 
@@ -637,6 +654,7 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
         let v = serde_json::json!({
             "dataset": "auditd",
             "data": args.data.display().to_string(),
+            "extra_data": args.extra_data.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "config": base,
             "train": train_seqs.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
             "test": tests.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
@@ -740,9 +758,13 @@ fn render(
         })
         .collect();
     let mut s = format!(
-        "causaldefend evaluate --dataset auditd --data {} --seeds {}\n\
+        "causaldefend evaluate --dataset auditd --data {}{} --seeds {}\n\
          train: {} benign recordings; test: {} recordings ({} attack); {:.0} s in all\n{t}\n",
         args.data.display(),
+        args.extra_data
+            .iter()
+            .map(|p| format!(" --extra-data {}", p.display()))
+            .collect::<String>(),
         args.seeds,
         train.len(),
         tests.len(),

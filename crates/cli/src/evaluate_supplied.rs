@@ -393,8 +393,9 @@ fn fit_baseline(
         v.sort_by(f64::total_cmp);
         detect::detector::quantile(&v, q)
     };
+    val_windows.sort_by(f64::total_cmp);
     let th = Thresholds {
-        window: q(val_windows, base.threshold_quantile),
+        window: detect::detector::window_threshold(&val_windows, base).0,
         node: q(val_nodes, base.node_threshold_quantile),
     };
     Ok((baseline, th, lens.iter().sum()))

@@ -55,8 +55,13 @@ pub struct DetectorConfig {
     /// detector that alerts on it cries wolf at every restart. An attack in
     /// those first seconds is scored, not alerted: the price, in the docs.
     pub warmup_windows: usize,
-    /// Quantile of benign validation window scores used as the alert threshold.
+    /// Quantile of benign validation window scores used as the alert
+    /// threshold, when `target_false_alarms_per_hour` is 0.
     pub threshold_quantile: f64,
+    /// False alarms per host-hour the window threshold aims at, found by
+    /// fitting the tail of the benign validation scores (`evt.rs`); never
+    /// below the highest of them. 0 uses `threshold_quantile` instead.
+    pub target_false_alarms_per_hour: f64,
     /// Quantile of benign validation node scores above which a node is flagged.
     pub node_threshold_quantile: f64,
     /// GRU states kept for entities not seen in the current window.
@@ -88,6 +93,7 @@ impl Default for DetectorConfig {
             window_score_processes_only: true,
             warmup_windows: 1,
             threshold_quantile: 1.0,
+            target_false_alarms_per_hour: 0.0,
             node_threshold_quantile: 1.0,
             max_tracked_entities: 100_000,
             state_ttl_windows: 6,
@@ -135,6 +141,14 @@ impl DetectorConfig {
         }
         if !(0.5..=1.0).contains(&self.threshold_quantile) {
             return bad("threshold_quantile", "must be in [0.5, 1]");
+        }
+        if !(self.target_false_alarms_per_hour >= 0.0
+            && self.target_false_alarms_per_hour.is_finite())
+        {
+            return bad(
+                "target_false_alarms_per_hour",
+                "must be 0 (off) or positive",
+            );
         }
         if !(0.5..=1.0).contains(&self.node_threshold_quantile) {
             return bad("node_threshold_quantile", "must be in [0.5, 1]");

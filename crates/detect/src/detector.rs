@@ -95,6 +95,30 @@ pub fn window_score(
     top_k_mean(node_scores, config.window_top_k)
 }
 
+/// The window alert threshold from benign validation window scores
+/// (`sorted` ascending) under `config`'s rule, and how it was found: the
+/// tail fit for `target_false_alarms_per_hour` when that is set, else the
+/// `threshold_quantile`. One function, so that the detector and the
+/// baselines `evaluate` compares it with are thresholded alike.
+pub fn window_threshold(sorted: &[f64], config: &crate::DetectorConfig) -> (f64, String) {
+    if config.target_false_alarms_per_hour > 0.0 {
+        crate::evt::threshold_for_rate(
+            sorted,
+            config.target_false_alarms_per_hour,
+            config.window_secs,
+        )
+    } else {
+        (
+            quantile(sorted, config.threshold_quantile),
+            format!(
+                "quantile {} of {} benign validation window scores",
+                config.threshold_quantile,
+                sorted.len()
+            ),
+        )
+    }
+}
+
 /// Nearest-rank upper quantile of `sorted` (ascending); 0 when empty.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {

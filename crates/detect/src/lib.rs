@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod detector;
 mod error;
+pub mod evt;
 pub mod features;
 pub mod metrics;
 pub mod model;

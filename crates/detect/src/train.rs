@@ -337,13 +337,12 @@ fn thresholds(model: &Model, data: &dyn WindowSource, device: &Device) -> Result
     }
     window_scores.sort_by(f64::total_cmp);
     node_scores.sort_by(f64::total_cmp);
+    let (window, how) = crate::detector::window_threshold(&window_scores, c);
     Ok(Thresholds {
-        window: quantile(&window_scores, c.threshold_quantile),
+        window,
         node: quantile(&node_scores, c.node_threshold_quantile),
         source: format!(
-            "quantile {} of {} benign validation window scores; quantile {} of {} node scores",
-            c.threshold_quantile,
-            window_scores.len(),
+            "{how}; quantile {} of {} node scores",
             c.node_threshold_quantile,
             node_scores.len()
         ),

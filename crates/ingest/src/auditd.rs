@@ -173,6 +173,7 @@ impl AuditdReader {
             unmapped_syscalls = b.unmapped,
             threads = b.threads,
             no_object = b.no_object,
+            self_signals = b.self_signals,
             process_evictions,
             entity_evictions,
         );

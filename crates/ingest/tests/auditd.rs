@@ -515,3 +515,42 @@ fn the_inflight_cap_holds_and_events_still_come_out() {
     );
     assert!(events.len() > 150, "{}", events.len());
 }
+
+#[test]
+fn signals_a_process_sends_itself_are_not_edges() {
+    // The bundled recording holds one: `sort -rn` raising SIGPIPE with
+    // tgkill on its own pid when `head` closes the pipe.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/auditd/attack_T1003.008-1_s206/audit.log.gz");
+    let mut lines = Vec::new();
+    let f = std::fs::File::open(&path).unwrap();
+    let mut r = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(f));
+    let mut line = Vec::new();
+    while std::io::BufRead::read_until(&mut r, b'\n', &mut line).unwrap() > 0 {
+        lines.push(String::from_utf8_lossy(&std::mem::take(&mut line)).into_owned());
+    }
+    let self_tgkill = lines
+        .iter()
+        .filter(|l| l.contains("SYSCALL=tgkill"))
+        .filter(|l| {
+            let field = |k: &str| {
+                l.split(' ')
+                    .find_map(|f| f.strip_prefix(k))
+                    .map(str::to_owned)
+            };
+            let pid = field("pid=").and_then(|p| p.parse::<u64>().ok());
+            let a0 = field("a0=").and_then(|a| u64::from_str_radix(&a, 16).ok());
+            pid.is_some() && pid == a0
+        })
+        .count();
+    assert_eq!(self_tgkill, 1, "the fixture still holds its self-signal");
+    let events: Vec<Event> = parse(&path).into_iter().map(Result::unwrap).collect();
+    let signals: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == EdgeKind::Signal)
+        .collect();
+    assert!(
+        signals.iter().all(|e| e.subject.id != e.object.id),
+        "a self-signal became an edge"
+    );
+}

@@ -64,6 +64,9 @@ pub(crate) struct BuilderStats {
     pub threads: u64,
     /// Syscalls whose object could not be named (no suitable PATH item, ...).
     pub no_object: u64,
+    /// Signals a process sent to itself (`raise`, `abort`: libc's tgkill of
+    /// its own pid), dropped: nothing flows between entities.
+    pub self_signals: u64,
 }
 
 /// The SYSCALL fields the mapping needs, borrowed from the record.
@@ -600,6 +603,16 @@ impl EdgeBuilder {
                             .and_then(|p| u32::try_from(p).ok())
                     })
                     .map(|pid| self.processes.target(pid, ctx.ts, &host));
+                // A signal to oneself (`sort` raising SIGPIPE when `head`
+                // closes the pipe) is a self-loop without a flow: dropped,
+                // counted, so that it neither makes a node look unusual nor
+                // links anything (docs/formats/auditd.md).
+                if rule.edge == EdgeKind::Signal
+                    && target.as_ref().is_some_and(|t| t.id == subject.id)
+                {
+                    self.stats.self_signals = self.stats.self_signals.saturating_add(1);
+                    return Ok(());
+                }
                 emit(self, rule.edge, subject, target);
             }
             Object::NewPipe => {
