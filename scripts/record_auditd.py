@@ -11,6 +11,14 @@ every 0.05-0.6 s, each started through the one-line `/bin/sh` wrapper that
 writes 4242 to /proc/self/loginuid. Writes `audit.log.gz` and `truth.json`
 (the shared format, `scenario: benign`) into OUT.
 
+With `--replay TRUTH` it records an attack recording instead: the Atomic Red
+Team test of a shared recording's `truth.json` (its `command`, verbatim, with
+the same executor) is started 30-50 % into the workload through the same
+wrapper, in its own session; its prerequisites are prepared before auditing
+starts and its cleanup runs after auditing stops (PREREQUISITES below), and
+`malicious_pids` are the test's root and every process it forked, read back
+from the log.
+
 Needs root and the audit subsystem (`apt-get install auditd`); the host's
 own audit rules are saved and restored around the recording.
 
@@ -54,6 +62,19 @@ COMMANDS = [
     "tar czf $W/backup.tgz -C $W data.csv notes 2>/dev/null; tar tzf $W/backup.tgz >/dev/null",
 ]
 
+# Prerequisites of the replayed tests, prepared before auditing (not in the
+# log), as the shared recordings did. hello.c stands in for the atomic's
+# source file (a setuid demo), which is not on this machine.
+PREREQUISITES = {
+    "T1027": "echo ZWNobyBIZWxsbyBmcm9tIHRoZSBBdG9taWMgUmVkIFRlYW0= > /tmp/encoded.dat",
+    "T1070.004": "echo victim > /tmp/victim-shred.txt",
+    "T1222.002": "mkdir -p /tmp/AtomicRedTeam/atomics/T1222.002/src && "
+    "touch /tmp/AtomicRedTeam/atomics/T1222.002/T1222.002.yaml /tmp/AtomicRedTeam/atomics/T1222.002/src/a.sh",
+    "T1548.001": "mkdir -p /tmp/AtomicRedTeam/atomics/T1548.001/src && printf "
+    "'#include <stdio.h>\\n#include <unistd.h>\\nint main(){setuid(0);printf(\"hello %d\\\\n\",getuid());return 0;}\\n' "
+    "> /tmp/AtomicRedTeam/atomics/T1548.001/src/hello.c",
+}
+
 AUDITD_CONF = """log_file = {log}
 log_format = ENRICHED
 log_group = root
@@ -94,6 +115,46 @@ def restricted_rules(rules_path: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+LISTENER = """
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 8443)); s.listen(8)
+while True:
+    c, _ = s.accept(); c.recv(4096); c.sendall(b"Hello from the stand-in server\\n"); c.close()
+"""
+
+
+def descendants(log_gz: Path, root_pid: int) -> list:
+    """The root and every process it forked, transitively: the log's
+    successful clone/clone3/fork/vfork records (exit = the child's pid) give
+    the tree. Records are not in fork order (a child's first syscalls can be
+    logged before its parent's clone), so the tree is built first and walked
+    after; a child that never shows up as `pid=` is a thread and left out."""
+    import re
+
+    forks = re.compile(rb" syscall=(56|435|57|58) success=yes exit=([0-9]+) .* pid=([0-9]+) ")
+    pid_of = re.compile(rb" pid=([0-9]+) ")
+    children: dict = {}
+    seen = set()
+    with gzip.open(log_gz, "rb") as f:
+        for line in f:
+            if not line.startswith(b"type=SYSCALL"):
+                continue
+            p = pid_of.search(line)
+            if p:
+                seen.add(int(p.group(1)))
+            m = forks.search(line)
+            if m:
+                children.setdefault(int(m.group(3)), []).append(int(m.group(2)))
+    mal, todo = {root_pid}, [root_pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child in seen and child not in mal:
+                mal.add(child)
+                todo.append(child)
+    return sorted(mal)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -110,6 +171,7 @@ def main() -> int:
         type=Path,
         default=Path(__file__).resolve().parent.parent / "data/auditd-extra/audit.rules",
     )
+    ap.add_argument("--replay", type=Path, help="truth.json of a shared attack recording whose test to replay")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("record_auditd.py: needs root (kernel audit)")
@@ -155,6 +217,22 @@ def main() -> int:
         "recorded_by": "scripts/record_auditd.py",
         "host_kernel": os.uname().release,
     }
+    root = None
+    listener = None
+    if args.replay:
+        shared = json.loads(args.replay.read_text())
+        root = dict(shared["malicious_roots"][0])
+        technique = root["technique"]
+        prep = PREREQUISITES.get(technique)
+        if prep:
+            subprocess.run(["/bin/sh", "-c", prep], check=True)
+        if technique == "T1105":
+            # The unaudited stand-in "remote" server on 127.0.0.1:8443.
+            listener = subprocess.Popen(
+                [sys.executable, "-c", LISTENER], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        truth["scenario"] = "attack"
+        truth["replay_of"] = str(args.replay)
     try:
         time.sleep(1.0)
         run(["auditctl", "-D"], capture_output=True)
@@ -171,8 +249,26 @@ def main() -> int:
         )
         truth["http_server_pid"] = server.pid
         time.sleep(0.5)
-        end = time.monotonic() + args.seconds
+        t0 = time.monotonic()
+        end = t0 + args.seconds
+        attack_at = t0 + args.seconds * rng.uniform(0.3, 0.5)
+        attack = None
         while time.monotonic() < end:
+            if root is not None and attack is None and time.monotonic() >= attack_at:
+                shell = "/bin/bash" if root["executor"] == "bash" else "/bin/sh"
+                root["start"] = time.time()
+                attack = subprocess.Popen(
+                    WRAPPER + [shell, "-c", root["command"]],
+                    cwd=work,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+                root["root_pid"] = attack.pid
+            if attack is not None and "end" not in root and attack.poll() is not None:
+                root["end"] = time.time()
+                root["exit"] = attack.returncode
             cmd = rng.choice(COMMANDS)
             subprocess.run(
                 WRAPPER + ["/bin/sh", "-c", cmd],
@@ -183,8 +279,18 @@ def main() -> int:
                 timeout=60,
             )
             time.sleep(rng.uniform(0.05, 0.6))
+        if attack is not None and "end" not in root:
+            try:
+                attack.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(attack.pid, signal.SIGKILL)
+                attack.wait()
+            root["end"] = time.time()
+            root["exit"] = attack.returncode
         truth["ended"] = time.time()
     finally:
+        if listener is not None:
+            listener.kill()
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
@@ -223,6 +329,15 @@ def main() -> int:
             dst.write(line)
             kept += 1
     truth["dropped_foreign_lines"] = dropped
+    if root is not None:
+        pids = descendants(args.out / "audit.log.gz", root["root_pid"])
+        root["malicious_pids"] = pids
+        truth["malicious_roots"] = [root]
+        truth["malicious_pids"] = pids
+        if root.get("cleanup"):
+            subprocess.run(
+                ["/bin/sh", "-c", root["cleanup"]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
     (args.out / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")
     shutil.rmtree(state, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)

@@ -28,6 +28,9 @@ use crate::train_cmd::{reader_for, resolve_config};
 struct TestSeq {
     name: String,
     attack: bool,
+    /// ATT&CK technique of the injected test (the recording's name when
+    /// its truth names none), for leave-one-technique-out calibration.
+    technique: String,
     malicious: std::collections::BTreeSet<u32>,
     windows: Vec<GraphWindow>,
     prepared: Vec<PreparedWindow>,
@@ -481,9 +484,15 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             .as_ref()
             .map(|t| (t.is_attack(), t.malicious_pids.clone()))
             .unwrap_or_default();
+        let technique = s
+            .truth
+            .as_ref()
+            .and_then(|t| t.roots.first())
+            .map_or_else(|| s.name.clone(), |r| r.technique.clone());
         tests.push(TestSeq {
             name: s.name.clone(),
             attack,
+            technique,
             malicious,
             windows,
             prepared,
@@ -603,17 +612,22 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             attack_test: Vec::new(),
             attack_groups: Vec::new(),
         };
+        // Attack windows are grouped by technique, so that a recording is
+        // never judged by a calibration holding a replay of its own test.
+        let mut by_technique: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for (si, t) in tests.iter().enumerate() {
             if t.attack {
-                let labelled: Vec<f64> = t
-                    .windows
-                    .iter()
-                    .zip(&g_windows[si])
-                    .skip(config.warmup_windows)
-                    .filter(|(w, _)| t.window_label(w))
-                    .map(|(_, &s)| s)
-                    .collect();
-                scores.attack_groups.push(labelled);
+                by_technique
+                    .entry(t.technique.as_str())
+                    .or_default()
+                    .extend(
+                        t.windows
+                            .iter()
+                            .zip(&g_windows[si])
+                            .skip(config.warmup_windows)
+                            .filter(|(w, _)| t.window_label(w))
+                            .map(|(_, &s)| s),
+                    );
             } else {
                 // Too few benign validation windows remain once the long
                 // recording trains (9): the benign test windows past the
@@ -628,6 +642,7 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
                 }
             }
         }
+        scores.attack_groups = by_technique.into_values().collect();
         let conformal = crate::evaluate_conformal::figures(&scores, &policy);
         tracing::info!(seed = config.seed, train_secs, "seed done");
         runs.push(SeedRun {

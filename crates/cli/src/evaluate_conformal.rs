@@ -80,9 +80,9 @@ pub struct Scores {
     pub benign_test: Vec<f64>,
     /// Attack test scores.
     pub attack_test: Vec<f64>,
-    /// Attack windows per attack recording. When given, each recording's
-    /// windows are tested against an attack calibration of every *other*
-    /// recording's (leave one recording out), and `attack_cal` /
+    /// Attack windows per group (per ATT&CK technique on the auditd set).
+    /// When given, each group's windows are tested against an attack
+    /// calibration of every *other* group's (leave one group out), and `attack_cal` /
     /// `attack_test` are unused: with 16 recordings of one or two attack
     /// windows each, halving them left 8 calibration windows, too few for
     /// attack p-values below 1/9 or a fitted probability.
