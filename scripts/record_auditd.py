@@ -221,7 +221,13 @@ def main() -> int:
     listener = None
     if args.replay:
         shared = json.loads(args.replay.read_text())
-        root = dict(shared["malicious_roots"][0])
+        # The test as the shared recording ran it, without that run's
+        # outcome (pids, times, exit), which this run writes anew.
+        root = {
+            k: v
+            for k, v in shared["malicious_roots"][0].items()
+            if k not in ("root_pid", "start", "end", "exit", "malicious_pids")
+        }
         technique = root["technique"]
         prep = PREREQUISITES.get(technique)
         if prep:

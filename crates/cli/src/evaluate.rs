@@ -459,13 +459,14 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             baseline.fit_window(w);
         }
     }
-    for (windows, &split) in train_graph.iter().zip(&splits) {
-        let held_out = if split < windows.len() {
-            &windows[split..]
-        } else {
-            &windows[..]
-        };
-        for w in held_out.iter().skip(base.warmup_windows) {
+    for (i, windows) in train_graph.iter().enumerate() {
+        let counted =
+            detect::train::threshold_windows(i, n_seq, windows.len(), base.validation_fraction);
+        for (_, w) in windows
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| counted.contains(k) && *k >= base.warmup_windows)
+        {
             let (s, nodes) = baseline.score(w, base.window_top_k);
             baseline_val_windows.push(s);
             baseline_val_nodes.extend(nodes);

@@ -374,16 +374,17 @@ fn fit_baseline(
     }
     let (mut val_windows, mut val_nodes) = (Vec::new(), Vec::new());
     for (i, s) in train.iter().enumerate() {
-        let split =
-            detect::train::training_windows(i, train.len(), lens[i], base.validation_fraction);
+        let counted =
+            detect::train::threshold_windows(i, train.len(), lens[i], base.validation_fraction);
+        if counted.is_empty() {
+            continue;
+        }
         let windows = reader.windows(s)?;
-        // As in training: a sequence that validates nothing lends its tail.
-        let held_out = if split < windows.len() {
-            &windows[split..]
-        } else {
-            &windows[..]
-        };
-        for w in held_out.iter().skip(base.warmup_windows) {
+        for (_, w) in windows
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| counted.contains(k) && *k >= base.warmup_windows)
+        {
             let (s, nodes) = baseline.score(w, base.window_top_k);
             val_windows.push(s);
             val_nodes.extend(nodes);

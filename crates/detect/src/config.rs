@@ -93,7 +93,7 @@ impl Default for DetectorConfig {
             window_score_processes_only: true,
             warmup_windows: 1,
             threshold_quantile: 1.0,
-            target_false_alarms_per_hour: 0.0,
+            target_false_alarms_per_hour: 1.0,
             node_threshold_quantile: 1.0,
             max_tracked_entities: 100_000,
             state_ttl_windows: 6,

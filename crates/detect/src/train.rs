@@ -305,18 +305,41 @@ fn residual_scale(model: &Model, data: &dyn WindowSource, device: &Device) -> Re
         .collect())
 }
 
-/// Window and node thresholds from the benign validation windows (all
-/// windows when a sequence is too short to hold any out), past each
-/// sequence's warm-up.
+/// The windows of sequence `seq` (of `len`) whose scores set thresholds:
+/// the held-out ones. With whole sequences held out, a training sequence
+/// lends none (its windows were fitted, and one odd training window, a
+/// `git gc` in a long recording, would set the threshold for all); with
+/// per-sequence tails, a sequence too short to hold a window out lends all
+/// of its windows.
+pub fn threshold_windows(
+    seq: usize,
+    sequences: usize,
+    len: usize,
+    validation_fraction: f64,
+) -> std::ops::Range<usize> {
+    let split = training_windows(seq, sequences, len, validation_fraction);
+    if split < len {
+        split..len
+    } else if sequences >= 3 && validation_fraction > 0.0 {
+        len..len
+    } else {
+        0..len
+    }
+}
+
+/// Window and node thresholds from the benign validation windows (see
+/// [`threshold_windows`]), past each sequence's warm-up.
 fn thresholds(model: &Model, data: &dyn WindowSource, device: &Device) -> Result<Thresholds> {
     let c = &model.config;
     let mut window_scores = Vec::new();
     let mut node_scores = Vec::new();
     for seq in 0..data.sequences() {
         let windows = data.load(seq)?;
-        let split = training_windows(seq, data.sequences(), windows.len(), c.validation_fraction);
-        // A sequence too short to hold a window out lends all of its windows.
-        let held_out = split < windows.len();
+        let counted =
+            threshold_windows(seq, data.sequences(), windows.len(), c.validation_fraction);
+        if counted.is_empty() {
+            continue;
+        }
         let mut state = StateCache::new(c.hidden_dim, c.max_tracked_entities, c.state_ttl_windows);
         for (i, w) in windows.iter().enumerate() {
             if w.is_empty() {
@@ -324,7 +347,7 @@ fn thresholds(model: &Model, data: &dyn WindowSource, device: &Device) -> Result
             }
             let (_, _, s) = step(model, &mut state, w, device)?;
             // Warm-up windows never alert, so they set no threshold.
-            if (i >= split || !held_out) && i >= c.warmup_windows {
+            if counted.contains(&i) && i >= c.warmup_windows {
                 let s: Vec<f64> = s.to_vec1::<f32>()?.into_iter().map(f64::from).collect();
                 window_scores.push(window_score(w, &s, c));
                 // Node alerts are about the nodes windows are scored by.
@@ -367,5 +390,11 @@ mod tests {
         assert_eq!(training_windows(9, 10, 7, 0.2), 0);
         assert_eq!(training_windows(2, 3, 7, 0.1), 0);
         assert_eq!(training_windows(1, 2, 10, 0.2), 8);
+        // Thresholds: held-out sequences whole, training sequences nothing;
+        // per-sequence tails, or everything of a sequence too short to split.
+        assert_eq!(threshold_windows(9, 10, 7, 0.2), 0..7);
+        assert_eq!(threshold_windows(0, 10, 7, 0.2), 7..7);
+        assert_eq!(threshold_windows(1, 2, 10, 0.2), 8..10);
+        assert_eq!(threshold_windows(0, 2, 1, 0.5), 0..1);
     }
 }
