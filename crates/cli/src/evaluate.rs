@@ -82,7 +82,8 @@ pub struct Figures {
     pub explained: Option<Confusion>,
 }
 
-fn quantile_threshold(mut v: Vec<f64>, q: f64) -> f64 {
+/// The nearest-rank quantile `q` of unsorted scores.
+pub(crate) fn quantile_threshold(mut v: Vec<f64>, q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     detect::detector::quantile(&v, q)
 }
@@ -382,6 +383,12 @@ fn write_scores(path: &std::path::Path, tests: &[TestSeq], all: &AllScores) -> a
     }
     out.flush()?;
     Ok(())
+}
+
+/// `mean ± sd` of one figure over the seeds' runs: a cell of the tables
+/// every `evaluate` dataset prints.
+pub(crate) fn over_runs<R>(runs: &[R], figure: impl Fn(&R) -> f64) -> String {
+    fmt_ms(&runs.iter().map(figure).collect::<Vec<_>>())
 }
 
 /// `mean ± sd` of the finite values, `n/a` when there are none.
@@ -750,10 +757,12 @@ fn render(
     t.set_header(vec!["metric", "GNN (mean ± sd)", "rarity baseline"]);
     let mut md = String::from("| metric | GNN (mean ± sd) | rarity baseline |\n|---|---|---|\n");
     for (name, get) in rows {
-        let g: Vec<f64> = runs.iter().map(|r| get(&r.gnn)).collect();
-        let b: Vec<f64> = runs.iter().map(|r| get(&r.baseline)).collect();
-        t.add_row(vec![name.to_owned(), fmt_ms(&g), fmt_ms(&b)]);
-        md.push_str(&format!("| {name} | {} | {} |\n", fmt_ms(&g), fmt_ms(&b)));
+        let (g, b) = (
+            over_runs(runs, |r| get(&r.gnn)),
+            over_runs(runs, |r| get(&r.baseline)),
+        );
+        md.push_str(&format!("| {name} | {g} | {b} |\n"));
+        t.add_row(vec![name.to_owned(), g, b]);
     }
     let attacks = tests.iter().filter(|t| t.attack).count();
     let per_seed: BTreeMap<u64, String> = runs

@@ -41,7 +41,7 @@ use serde::Serialize;
 
 use crate::args::{DatasetArg, EvaluateArgs};
 use crate::data::{discover, DiskSource, Origin, Sequence, WindowReader};
-use crate::evaluate::fmt_ms;
+use crate::evaluate::over_runs;
 use crate::train_cmd::{reader_for, resolve_config};
 
 /// Figures of one scorer.
@@ -211,13 +211,14 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
                 let s = d.score(&prepared)?;
                 scored.push((s.score, s.alert, s.node_scores));
             }
-            let mut window_label = false;
             if let Truth::PerNode(_) = truth {
+                let mut window_label = false;
                 for n in &w.nodes {
                     let l = truth.node_label(&n.native);
                     window_label |= l;
                     node_labels.entry((si, n.id)).or_insert(l);
                 }
+                unit_labels.push(window_label);
             }
             for (k, (score, flagged, nodes)) in scored.into_iter().enumerate() {
                 match &truth {
@@ -239,9 +240,6 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
                         }
                     }
                 }
-            }
-            if let Truth::PerNode(_) = truth {
-                unit_labels.push(window_label);
             }
             test_windows += 1;
             Ok(())
@@ -390,14 +388,10 @@ fn fit_baseline(
             val_nodes.extend(nodes);
         }
     }
-    let q = |mut v: Vec<f64>, q: f64| {
-        v.sort_by(f64::total_cmp);
-        detect::detector::quantile(&v, q)
-    };
     val_windows.sort_by(f64::total_cmp);
     let th = Thresholds {
         window: detect::detector::window_threshold(&val_windows, base).0,
-        node: q(val_nodes, base.node_threshold_quantile),
+        node: crate::evaluate::quantile_threshold(val_nodes, base.node_threshold_quantile),
     };
     Ok((baseline, th, lens.iter().sum()))
 }
@@ -682,9 +676,11 @@ fn render(args: &EvaluateArgs, runs: &[SuppliedRun], s: &Summary) -> String {
         s.secs,
     );
     for (name, get) in rows {
-        let g: Vec<f64> = runs.iter().map(|r| get(&r.gnn)).collect();
-        let b: Vec<f64> = runs.iter().map(|r| get(&r.baseline)).collect();
-        md.push_str(&format!("| {name} | {} | {} |\n", fmt_ms(&g), fmt_ms(&b)));
+        let (g, b) = (
+            over_runs(runs, |r| get(&r.gnn)),
+            over_runs(runs, |r| get(&r.baseline)),
+        );
+        md.push_str(&format!("| {name} | {g} | {b} |\n"));
     }
     md
 }

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::args::EvaluateArgs;
 use crate::data::{discover, Sequence};
-use crate::evaluate::fmt_ms;
+use crate::evaluate::over_runs;
 use crate::train_cmd::{reader_for, resolve_config};
 
 /// File-level figures of one scorer.
@@ -254,9 +254,11 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
         started.elapsed().as_secs_f64()
     );
     for (name, get) in rows {
-        let g: Vec<f64> = runs.iter().map(|r| get(&r.gnn)).collect();
-        let b: Vec<f64> = runs.iter().map(|r| get(&r.baseline)).collect();
-        md.push_str(&format!("| {name} | {} | {} |\n", fmt_ms(&g), fmt_ms(&b)));
+        let (g, b) = (
+            over_runs(&runs, |r| get(&r.gnn)),
+            over_runs(&runs, |r| get(&r.baseline)),
+        );
+        md.push_str(&format!("| {name} | {g} | {b} |\n"));
     }
     md.push_str(&crate::evaluate::render_conformal_of(
         &runs
