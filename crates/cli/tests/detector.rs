@@ -6,19 +6,9 @@ use std::path::{Path, PathBuf};
 
 mod support;
 use predicates::prelude::*;
-use support::{bin, recording};
+use support::{bin, confusion_total, recording, small_config};
 
 /// A small, quick model config.
-fn small_config(dir: &Path) -> PathBuf {
-    let p = dir.join("train.yaml");
-    std::fs::write(
-        &p,
-        "hidden_dim: 8\nheads: 2\nlayers: 1\nepochs: 2\nwindow_secs: 5.0\n",
-    )
-    .unwrap();
-    p
-}
-
 #[test]
 fn training_refuses_attack_recordings_by_default() {
     let dir = tempfile::tempdir().unwrap();
@@ -305,26 +295,17 @@ fn evaluate_reports_gnn_baseline_and_conformal_figures() {
     assert_ne!(runs[0]["seed"], runs[1]["seed"]);
     for r in runs {
         let w = &r["gnn"]["window"];
-        let total = ["tp", "fp", "tn", "fn"]
-            .iter()
-            .map(|k| w[k].as_u64().unwrap())
-            .sum::<u64>();
+        let total = confusion_total(w);
         // one benign and one attack recording of 9 windows each
         assert_eq!(total, 18, "every test window counted once: {w}");
         assert!(w["tn"].as_u64().unwrap() + w["fp"].as_u64().unwrap() >= 9);
         assert_eq!(r["gnn"]["attacks_total"], 1);
         assert!(r["baseline"]["node"]["tn"].as_u64().unwrap() > 0);
         // The explained verdict counts the same process nodes as the scores.
-        let count = |c: &serde_json::Value| {
-            ["tp", "fp", "tn", "fn"]
-                .iter()
-                .map(|k| c[k].as_u64().unwrap())
-                .sum::<u64>()
-        };
         for scorer in ["gnn", "baseline"] {
             assert_eq!(
-                count(&r[scorer]["explained"]),
-                count(&r[scorer]["node"]),
+                confusion_total(&r[scorer]["explained"]),
+                confusion_total(&r[scorer]["node"]),
                 "{scorer}"
             );
         }

@@ -12,28 +12,36 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
+use assert_cmd::assert::Assert;
 use predicates::prelude::*;
-use support::{bin, recording, repo};
-
-fn small_config(dir: &Path) -> PathBuf {
-    let p = dir.join("train.yaml");
-    std::fs::write(
-        &p,
-        "hidden_dim: 8\nheads: 2\nlayers: 1\nepochs: 2\nwindow_secs: 5.0\n",
-    )
-    .unwrap();
-    p
-}
+use support::{bin, confusion_total, recording, repo, small_config};
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn count(c: &serde_json::Value) -> u64 {
-    ["tp", "fp", "tn", "fn"]
-        .iter()
-        .map(|k| c[k].as_u64().unwrap())
-        .sum()
+/// Runs `evaluate --dataset DATASET --seeds 2` with the small config on
+/// `data`, results to `out`, plus `extra` arguments.
+fn evaluate(dir: &Path, dataset: &str, data: &Path, out: &Path, extra: &[&Path]) -> Assert {
+    let mut c = bin();
+    c.args([
+        "-q",
+        "evaluate",
+        "--dataset",
+        dataset,
+        "--seeds",
+        "2",
+        "--data",
+    ])
+    .arg(data)
+    .arg("--config")
+    .arg(small_config(dir))
+    .arg("--output")
+    .arg(out);
+    for a in extra {
+        c.arg(a);
+    }
+    c.assert()
 }
 
 /// Preprocesses `input` and exports it in `to`, returning the export.
@@ -94,24 +102,8 @@ fn streamspot_splits_by_scenario_and_scores_whole_graphs() {
     let data = streamspot_set(dir.path());
     let out = dir.path().join("results/streamspot.json");
     let work = dir.path().join("split");
-    bin()
-        .args([
-            "-q",
-            "evaluate",
-            "--dataset",
-            "streamspot",
-            "--seeds",
-            "2",
-            "--data",
-        ])
-        .arg(&data)
-        .arg("--config")
-        .arg(small_config(dir.path()))
-        .arg("--work-dir")
-        .arg(&work)
-        .arg("--output")
-        .arg(&out)
-        .assert()
+    let work_flag = Path::new("--work-dir");
+    evaluate(dir.path(), "streamspot", &data, &out, &[work_flag, &work])
         .success()
         .stdout(predicate::str::contains("graph ROC-AUC"))
         .stdout(predicate::str::contains("node ROC-AUC").not());
@@ -136,7 +128,11 @@ fn streamspot_splits_by_scenario_and_scores_whole_graphs() {
     for r in runs {
         for scorer in ["gnn", "baseline"] {
             let c = &r[scorer]["at_threshold"];
-            assert_eq!(count(c), 4, "{scorer}: one verdict per test graph: {c}");
+            assert_eq!(
+                confusion_total(c),
+                4,
+                "{scorer}: one verdict per test graph: {c}"
+            );
             assert_eq!(c["tp"].as_u64().unwrap() + c["fn"].as_u64().unwrap(), 2);
             assert!(r[scorer]["node"].is_null());
         }
@@ -189,22 +185,7 @@ fn darpa_tc_labels_nodes_by_uuid_and_windows_by_their_nodes() {
     std::fs::write(data.join("labels.csv"), labels).unwrap();
 
     let out = dir.path().join("results/tc.json");
-    bin()
-        .args([
-            "-q",
-            "evaluate",
-            "--dataset",
-            "darpa-tc",
-            "--seeds",
-            "2",
-            "--data",
-        ])
-        .arg(&data)
-        .arg("--config")
-        .arg(small_config(dir.path()))
-        .arg("--output")
-        .arg(&out)
-        .assert()
+    evaluate(dir.path(), "darpa-tc", &data, &out, &[])
         .success()
         .stdout(predicate::str::contains("node MCC"))
         .stdout(predicate::str::contains(
@@ -218,9 +199,13 @@ fn darpa_tc_labels_nodes_by_uuid_and_windows_by_their_nodes() {
     assert!(v["attack_units"].as_u64().unwrap() >= 1);
     for r in v["runs"].as_array().unwrap() {
         for scorer in ["gnn", "baseline"] {
-            assert_eq!(count(&r[scorer]["at_threshold"]), windows, "{scorer}");
+            assert_eq!(
+                confusion_total(&r[scorer]["at_threshold"]),
+                windows,
+                "{scorer}"
+            );
             let n = &r[scorer]["node"];
-            assert_eq!(count(n), nodes, "{scorer}: every test node once");
+            assert_eq!(confusion_total(n), nodes, "{scorer}: every test node once");
             assert_eq!(n["tp"].as_u64().unwrap() + n["fn"].as_u64().unwrap(), 2);
         }
     }

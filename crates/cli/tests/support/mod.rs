@@ -34,3 +34,22 @@ pub fn bin_at_repo() -> Command {
     c.current_dir(repo());
     c
 }
+
+/// A tiny detector config (fast training) written into `dir`.
+pub fn small_config(dir: &Path) -> PathBuf {
+    let p = dir.join("train.yaml");
+    std::fs::write(
+        &p,
+        "hidden_dim: 8\nheads: 2\nlayers: 1\nepochs: 2\nwindow_secs: 5.0\n",
+    )
+    .unwrap();
+    p
+}
+
+/// TP + FP + TN + FN of a confusion as `evaluate` writes it.
+pub fn confusion_total(c: &serde_json::Value) -> u64 {
+    ["tp", "fp", "tn", "fn"]
+        .iter()
+        .map(|k| c[k].as_u64().unwrap())
+        .sum()
+}
