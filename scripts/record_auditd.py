@@ -30,6 +30,7 @@ import gzip
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -130,8 +131,6 @@ def descendants(log_gz: Path, root_pid: int) -> list:
     the tree. Records are not in fork order (a child's first syscalls can be
     logged before its parent's clone), so the tree is built first and walked
     after; a child that never shows up as `pid=` is a thread and left out."""
-    import re
-
     forks = re.compile(rb" syscall=(56|435|57|58) success=yes exit=([0-9]+) .* pid=([0-9]+) ")
     pid_of = re.compile(rb" pid=([0-9]+) ")
     children: dict = {}
@@ -312,8 +311,6 @@ def main() -> int:
     # Keep the daemon's start/end lines and the workload's events only: an
     # event (all lines of one `audit(ts:serial)`) whose records name another
     # login uid is the recorder's own (rule loading, auditctl) and goes.
-    import re
-
     serial_of = re.compile(rb"msg=audit\(([0-9.]+:[0-9]+)\)")
     auid_of = re.compile(rb"(?:^|[ ])auid=([0-9]+)")
     foreign = set()
