@@ -82,12 +82,6 @@ pub struct Figures {
     pub explained: Option<Confusion>,
 }
 
-/// The nearest-rank quantile `q` of unsorted scores.
-pub(crate) fn quantile_threshold(mut v: Vec<f64>, q: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    detect::detector::quantile(&v, q)
-}
-
 /// Scores of one scorer over the test set, then its figures.
 ///
 /// The first `warmup` windows of each recording never alert (as in
@@ -215,6 +209,16 @@ fn explained_nodes(
                 w.end.as_nanos(),
             );
             let x = ex.explain(g, &seeds, &anomaly)?;
+            tracing::debug!(
+                recording = %t.name,
+                window = wi,
+                seeds = seeds.len(),
+                entities = x.entities.len(),
+                processes = x.entities.iter().filter(|e| e.kind == "process").count(),
+                seed_entities = ?x.seeds,
+                root_causes = ?x.root_causes,
+                "alert explained"
+            );
             flagged.extend(
                 x.entities
                     .iter()
@@ -481,7 +485,9 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     baseline_val_windows.sort_by(f64::total_cmp);
     let b_threshold = detect::detector::window_threshold(&baseline_val_windows, &base).0;
-    let b_node_threshold = quantile_threshold(baseline_val_nodes, base.node_threshold_quantile);
+    baseline_val_nodes.sort_by(f64::total_cmp);
+    let b_node_threshold =
+        detect::detector::node_threshold(&baseline_val_nodes, b_threshold, &base);
     drop(train_graph);
 
     let mut tests = Vec::new();

@@ -389,9 +389,11 @@ fn fit_baseline(
         }
     }
     val_windows.sort_by(f64::total_cmp);
+    val_nodes.sort_by(f64::total_cmp);
+    let window = detect::detector::window_threshold(&val_windows, base).0;
     let th = Thresholds {
-        window: detect::detector::window_threshold(&val_windows, base).0,
-        node: crate::evaluate::quantile_threshold(val_nodes, base.node_threshold_quantile),
+        window,
+        node: detect::detector::node_threshold(&val_nodes, window, base),
     };
     Ok((baseline, th, lens.iter().sum()))
 }

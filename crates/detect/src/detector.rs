@@ -119,6 +119,28 @@ pub fn window_threshold(sorted: &[f64], config: &crate::DetectorConfig) -> (f64,
     }
 }
 
+/// The node threshold from benign validation node scores (`sorted`
+/// ascending) and the window threshold: the `node_threshold_quantile` of
+/// the node scores, raised to the window threshold when a window's score
+/// is its single most anomalous process (`window_top_k: 1`). Then a
+/// flagged node is one that on its own raises the window's alert. A lower
+/// bar (the benign validation maximum sits below a window threshold that
+/// the tail fit extrapolates) flagged benign processes in every alert
+/// window, and each seeded an explanation of its own: explained precision
+/// fell to 0.5 in session 5's evaluation (docs/EVALUATION.md).
+pub fn node_threshold(
+    sorted: &[f64],
+    window_threshold: f64,
+    config: &crate::DetectorConfig,
+) -> f64 {
+    let q = quantile(sorted, config.node_threshold_quantile);
+    if config.window_top_k == 1 {
+        q.max(window_threshold)
+    } else {
+        q
+    }
+}
+
 /// Nearest-rank upper quantile of `sorted` (ascending); 0 when empty.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -227,5 +249,22 @@ mod tests {
         assert_eq!(quantile(&s, 0.0), 1.0);
         assert_eq!(quantile(&s, 0.5), 3.0);
         assert_eq!(quantile(&s, 0.76), 5.0);
+    }
+
+    #[test]
+    fn node_threshold_is_at_least_the_window_threshold_for_top_one() {
+        let nodes = [0.5, 1.0, 4.0];
+        let mut c = crate::DetectorConfig {
+            window_top_k: 1,
+            node_threshold_quantile: 1.0,
+            ..crate::DetectorConfig::default()
+        };
+        // Benign maximum 4 below a window threshold of 6: raised to 6.
+        assert_eq!(node_threshold(&nodes, 6.0, &c), 6.0);
+        // A window threshold below the benign maximum leaves it.
+        assert_eq!(node_threshold(&nodes, 2.0, &c), 4.0);
+        // Averaged windows: a node need not carry the window alone.
+        c.window_top_k = 3;
+        assert_eq!(node_threshold(&nodes, 6.0, &c), 4.0);
     }
 }

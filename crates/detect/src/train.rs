@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{Checkpoint, CheckpointMeta, EpochLoss, Thresholds, TrainingData};
 use crate::config::DetectorConfig;
-use crate::detector::{quantile, step, window_score};
+use crate::detector::{step, window_score};
 use crate::error::{Error, Result};
 use crate::features::PreparedWindow;
 use crate::model::Model;
@@ -363,9 +363,9 @@ fn thresholds(model: &Model, data: &dyn WindowSource, device: &Device) -> Result
     let (window, how) = crate::detector::window_threshold(&window_scores, c);
     Ok(Thresholds {
         window,
-        node: quantile(&node_scores, c.node_threshold_quantile),
+        node: crate::detector::node_threshold(&node_scores, window, c),
         source: format!(
-            "{how}; quantile {} of {} node scores",
+            "{how}; quantile {} of {} node scores, at least the window threshold when top_k is 1",
             c.node_threshold_quantile,
             node_scores.len()
         ),
