@@ -240,6 +240,34 @@ fn explained_nodes(
     Ok(Confusion::at(&verdicts, &labels, 0.5))
 }
 
+/// Random calibration/test splits of the benign test windows whose
+/// conformal figures `evaluate` averages (see `evaluate_conformal::mean_of`).
+const CONFORMAL_SPLITS: u64 = 50;
+
+/// Whether benign test window `k` (past the warm-up) of `recording` joins
+/// the conformal calibration rather than the test in split `salt`: a fair
+/// coin from a hash of the three, the same in every run and seed.
+///
+/// Why not alternate by position: the first window past the warm-up of a
+/// short recording holds the web server's first requests, its scores the
+/// benign tail; with even positions testing, every one of them tested and
+/// none calibrated, and benign coverage came out at 0.90 for 0.95 (session 5).
+/// A coin keeps calibration and test exchangeable, as split conformal needs.
+fn calibrates(recording: &str, k: usize, salt: u64) -> bool {
+    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    for b in recording
+        .bytes()
+        .chain((k as u64).to_le_bytes())
+        .chain(salt.to_le_bytes())
+    {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // SplitMix64's finaliser, so that neighbouring k differ in the top bit.
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (h ^ (h >> 31)) >> 63 == 1
+}
+
 /// One seed's results.
 #[derive(Debug, Clone, Serialize)]
 pub struct SeedRun {
@@ -253,8 +281,13 @@ pub struct SeedRun {
     pub train_secs: f64,
     /// Epochs run.
     pub epochs: usize,
-    /// Conformal coverage, set sizes, ECE and drift (GNN scores).
+    /// Conformal coverage, set sizes, ECE and drift (GNN scores), the
+    /// mean over random calibration/test splits of the benign test windows.
     pub conformal: Option<crate::evaluate_conformal::ConformalFigures>,
+    /// The same with the benign calibration from the held-out validation
+    /// recordings only and every benign test window tested: the deployed
+    /// set-up, where calibration and test are different recordings.
+    pub conformal_held_out: Option<crate::evaluate_conformal::ConformalFigures>,
 }
 
 fn split_auditd(seqs: Vec<Sequence>) -> anyhow::Result<(Vec<Sequence>, Vec<Sequence>)> {
@@ -619,16 +652,11 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
                 }
             }
         }
-        let mut scores = crate::evaluate_conformal::Scores {
-            benign_cal,
-            attack_cal: Vec::new(),
-            benign_test: Vec::new(),
-            attack_test: Vec::new(),
-            attack_groups: Vec::new(),
-        };
         // Attack windows are grouped by technique, so that a recording is
         // never judged by a calibration holding a replay of its own test.
         let mut by_technique: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        // Benign test windows past the warm-up, in stream order.
+        let mut benign_pool: Vec<(&str, usize, f64)> = Vec::new();
         for (si, t) in tests.iter().enumerate() {
             if t.attack {
                 by_technique
@@ -643,21 +671,48 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
                             .map(|(_, &s)| s),
                     );
             } else {
-                // Too few benign validation windows remain once the long
-                // recording trains (9): the benign test windows past the
-                // warm-up alternate between calibration and test, as the
-                // attack recordings do.
-                for (k, &x) in g_windows[si].iter().skip(config.warmup_windows).enumerate() {
-                    if k % 2 == 1 {
-                        scores.benign_cal.push(x);
-                    } else {
-                        scores.benign_test.push(x);
-                    }
-                }
+                benign_pool.extend(
+                    g_windows[si]
+                        .iter()
+                        .skip(config.warmup_windows)
+                        .enumerate()
+                        .map(|(k, &x)| (t.name.as_str(), k, x)),
+                );
             }
         }
-        scores.attack_groups = by_technique.into_values().collect();
-        let conformal = crate::evaluate_conformal::figures(&scores, &policy);
+        let attack_groups: Vec<Vec<f64>> = by_technique.into_values().collect();
+        // Exchangeable: the benign test windows split between calibration
+        // and test by a coin per window, over CONFORMAL_SPLITS draws.
+        let splits: Vec<_> = (0..CONFORMAL_SPLITS)
+            .filter_map(|salt| {
+                let (cal, test): (Vec<&(&str, usize, f64)>, Vec<_>) = benign_pool
+                    .iter()
+                    .partition(|(name, k, _)| calibrates(name, *k, salt));
+                crate::evaluate_conformal::figures(
+                    &crate::evaluate_conformal::Scores {
+                        benign_cal: cal.iter().map(|w| w.2).collect(),
+                        attack_cal: Vec::new(),
+                        benign_test: test.iter().map(|w| w.2).collect(),
+                        attack_test: Vec::new(),
+                        attack_groups: attack_groups.clone(),
+                    },
+                    &policy,
+                )
+            })
+            .collect();
+        let conformal = crate::evaluate_conformal::mean_of(&splits);
+        // As deployed: calibrated on held-out recordings (the validation
+        // ones), tested on every benign test window.
+        let conformal_held_out = crate::evaluate_conformal::figures(
+            &crate::evaluate_conformal::Scores {
+                benign_cal,
+                attack_cal: Vec::new(),
+                benign_test: benign_pool.iter().map(|w| w.2).collect(),
+                attack_test: Vec::new(),
+                attack_groups,
+            },
+            &policy,
+        );
         tracing::info!(seed = config.seed, train_secs, "seed done");
         runs.push(SeedRun {
             seed: config.seed,
@@ -666,6 +721,7 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             train_secs,
             epochs,
             conformal,
+            conformal_held_out,
         });
     }
     let report = render(
@@ -812,12 +868,23 @@ fn render(
 }
 
 fn render_conformal(runs: &[SeedRun]) -> String {
-    render_conformal_of(
+    let mut s = render_conformal_of(
         &runs
             .iter()
             .filter_map(|r| r.conformal.clone())
             .collect::<Vec<_>>(),
-    )
+    );
+    s.push_str(
+        "\nAs deployed: benign calibration from the held-out validation recordings only, \
+         every benign test window tested (other recordings than calibrated on):\n",
+    );
+    s.push_str(&render_conformal_of(
+        &runs
+            .iter()
+            .filter_map(|r| r.conformal_held_out.clone())
+            .collect::<Vec<_>>(),
+    ));
+    s
 }
 
 /// The conformal tables (mean ± sd over seeds) as Markdown.
@@ -826,8 +893,16 @@ pub(crate) fn render_conformal_of(all: &[crate::evaluate_conformal::ConformalFig
     let Some(first) = conf.first() else {
         return "\nconformal: not computed (no calibration windows)\n".to_owned();
     };
+    let splits = if first.splits > 1 {
+        format!(
+            "; mean of {} random calibration/test splits per seed",
+            first.splits
+        )
+    } else {
+        String::new()
+    };
     let mut s = format!(
-        "\nConformal (Mondrian; calibration {} benign + {} attack windows; test {} benign + {} attack windows)\n\n\
+        "\nConformal (Mondrian; calibration {} benign + {} attack windows; test {} benign + {} attack windows{splits})\n\n\
          | level | benign coverage | attack coverage | mean set size | escalation rate |\n|---|---|---|---|---|\n",
         first.benign_calibration, first.attack_calibration, first.benign_test, first.attack_test
     );
@@ -873,4 +948,33 @@ pub(crate) fn render_conformal_of(all: &[crate::evaluate_conformal::ConformalFig
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_coin_is_fair_and_not_positional() {
+        let names: Vec<String> = (0..40)
+            .map(|i| format!("benign_s{i}/audit.log.zst"))
+            .collect();
+        let picks: Vec<bool> = names
+            .iter()
+            .flat_map(|n| (0..50).map(move |k| calibrates(n, k, 0)))
+            .collect();
+        let share = picks.iter().filter(|&&p| p).count() as f64 / picks.len() as f64;
+        assert!((share - 0.5).abs() < 0.05, "{share}");
+        // The first window past the warm-up goes to calibration for some
+        // recordings and to test for others.
+        let first = names.iter().filter(|n| calibrates(n, 0, 0)).count();
+        assert!((10..=30).contains(&first), "{first}");
+        // Another split draws other windows.
+        let other = (0..50)
+            .filter(|&k| calibrates(&names[0], k, 0) != calibrates(&names[0], k, 1))
+            .count();
+        assert!((10..=40).contains(&other), "{other}");
+        // The same answer every time.
+        assert_eq!(calibrates("x", 3, 1), calibrates("x", 3, 1));
+    }
 }

@@ -4,8 +4,8 @@
 //!
 //! Calibration (auditd): benign = the GNN's scores of the held-out
 //! validation windows of the training recordings (never trained on) and
-//! every other window (odd positions past the warm-up) of the benign test
-//! recordings; attack = attack windows of every other attack recording
+//! half the windows past the warm-up of the benign test recordings, picked
+//! by a coin per window (`evaluate::calibrates`); attack = attack windows of every other attack recording
 //! (even positions by name). Test: the other benign test windows, and the
 //! attack windows of the remaining attack recordings.
 
@@ -68,6 +68,62 @@ pub struct ConformalFigures {
     pub ece: Option<f64>,
     /// Drift experiment.
     pub drift: Option<DriftFigures>,
+    /// Random calibration/test splits these figures are the mean of (1: one split).
+    pub splits: usize,
+}
+
+/// The mean of the figures of several random calibration/test splits of
+/// the same windows. One split of a hundred-odd test windows measures
+/// coverage to ±3 points (binomial noise); the guarantee of split conformal
+/// is over the draw of the split, so its mean over many draws is what
+/// "coverage within 2 points of nominal" can be checked against.
+pub fn mean_of(all: &[ConformalFigures]) -> Option<ConformalFigures> {
+    let first = all.first()?;
+    let n = all.len() as f64;
+    let mean = |get: &dyn Fn(&ConformalFigures) -> Option<f64>| -> Option<f64> {
+        let v: Vec<f64> = all.iter().filter_map(get).collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    };
+    let count = |get: &dyn Fn(&ConformalFigures) -> usize| -> usize {
+        (all.iter().map(get).sum::<usize>() as f64 / n).round() as usize
+    };
+    let levels = (0..first.levels.len())
+        .map(|i| {
+            let at = |get: &dyn Fn(&LevelFigures) -> Option<f64>| {
+                mean(&|c: &ConformalFigures| c.levels.get(i).and_then(get))
+            };
+            LevelFigures {
+                level: first.levels[i].level,
+                benign_coverage: at(&|l| l.benign_coverage),
+                attack_coverage: at(&|l| l.attack_coverage),
+                mean_set_size: at(&|l| Some(l.mean_set_size)).unwrap_or(f64::NAN),
+                escalation_rate: at(&|l| Some(l.escalation_rate)).unwrap_or(f64::NAN),
+            }
+        })
+        .collect();
+    let drift = first.drift.as_ref().map(|d| {
+        let at = |get: &dyn Fn(&DriftFigures) -> Option<f64>| {
+            mean(&|c: &ConformalFigures| c.drift.as_ref().and_then(get))
+        };
+        DriftFigures {
+            level: d.level,
+            calibration_windows: count(&|c| c.drift.as_ref().map_or(0, |d| d.calibration_windows)),
+            test_windows: count(&|c| c.drift.as_ref().map_or(0, |d| d.test_windows)),
+            fixed: at(&|d| d.fixed),
+            aci: at(&|d| d.aci),
+            rolling: at(&|d| d.rolling),
+        }
+    });
+    Some(ConformalFigures {
+        benign_calibration: count(&|c| c.benign_calibration),
+        attack_calibration: count(&|c| c.attack_calibration),
+        benign_test: count(&|c| c.benign_test),
+        attack_test: count(&|c| c.attack_test),
+        levels,
+        ece: mean(&|c| c.ece),
+        drift,
+        splits: all.iter().map(|c| c.splits).sum(),
+    })
 }
 
 /// Scores of one seed, split by role.
@@ -194,6 +250,7 @@ pub fn figures(s: &Scores, policy: &EscalationPolicy) -> Option<ConformalFigures
         levels,
         ece,
         drift,
+        splits: 1,
     })
 }
 
@@ -215,6 +272,32 @@ mod tests {
         assert!(l90.benign_coverage.unwrap() >= 0.88);
         assert!(l90.attack_coverage.unwrap() >= 0.85);
         assert!(f.drift.is_some());
+    }
+
+    #[test]
+    fn mean_of_splits_averages_each_figure() {
+        let one = |shift: f64| {
+            let s = Scores {
+                benign_cal: (0..100).map(|i| f64::from(i) / 100.0).collect(),
+                attack_cal: (0..20).map(|i| 5.0 + f64::from(i) / 20.0).collect(),
+                benign_test: (0..100).map(|i| f64::from(i) / 100.0 + shift).collect(),
+                attack_test: (0..20).map(|i| 5.0 + f64::from(i) / 20.0).collect(),
+                attack_groups: Vec::new(),
+            };
+            figures(&s, &EscalationPolicy::default()).unwrap()
+        };
+        let (a, b) = (one(0.005), one(0.05));
+        let m = mean_of(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(m.splits, 2);
+        for i in 0..LEVELS.len() {
+            let want =
+                (a.levels[i].benign_coverage.unwrap() + b.levels[i].benign_coverage.unwrap()) / 2.0;
+            assert!((m.levels[i].benign_coverage.unwrap() - want).abs() < 1e-12);
+        }
+        // Shifted test scores cover less than unshifted ones at 0.9.
+        assert!(b.levels[1].benign_coverage < a.levels[1].benign_coverage);
+        assert!((m.ece.unwrap() - (a.ece.unwrap() + b.ece.unwrap()) / 2.0).abs() < 1e-12);
+        assert!(mean_of(&[]).is_none());
     }
 
     #[test]
