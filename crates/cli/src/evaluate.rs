@@ -242,7 +242,7 @@ fn explained_nodes(
 
 /// Random calibration/test splits of the benign test windows whose
 /// conformal figures `evaluate` averages (see `evaluate_conformal::mean_of`).
-const CONFORMAL_SPLITS: u64 = 50;
+pub(crate) const CONFORMAL_SPLITS: u64 = 50;
 
 /// Whether benign test window `k` (past the warm-up) of `recording` joins
 /// the conformal calibration rather than the test in split `salt`: a fair
@@ -253,7 +253,7 @@ const CONFORMAL_SPLITS: u64 = 50;
 /// benign tail; with even positions testing, every one of them tested and
 /// none calibrated, and benign coverage came out at 0.90 for 0.95 (session 5).
 /// A coin keeps calibration and test exchangeable, as split conformal needs.
-fn calibrates(recording: &str, k: usize, salt: u64) -> bool {
+pub(crate) fn calibrates(recording: &str, k: usize, salt: u64) -> bool {
     let mut h = 0xcbf2_9ce4_8422_2325_u64;
     for b in recording
         .bytes()

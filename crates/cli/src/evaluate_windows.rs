@@ -43,13 +43,18 @@ pub struct WindowsRun {
     pub conformal: Option<crate::evaluate_conformal::ConformalFigures>,
 }
 
-/// Window-level conformal roles on the Windows set: the windows of the
-/// benign test files alternate between calibration and test; the attack files whose every
-/// window is the technique (the short single-technique EVTX captures, not
-/// the whole-host OTRF ones) alternate the same way.
+/// Window-level conformal roles on the Windows set, for random split
+/// `salt`: the windows of the benign test files go to calibration or test
+/// by a coin per window (few benign files have windows: one holds nearly
+/// all), the attack files whose every window is the technique (the short
+/// single-technique EVTX captures, not the whole-host OTRF ones) by a coin
+/// per file. `evaluate` reports the mean over many salts
+/// (`evaluate_conformal::mean_of`); alternating by position, as sessions
+/// 2–5 did, fixed one split.
 fn conformal_split(
     test: &[(Sequence, bool)],
     window_scores: &[Vec<f64>],
+    salt: u64,
 ) -> crate::evaluate_conformal::Scores {
     let mut s = crate::evaluate_conformal::Scores {
         benign_cal: Vec::new(),
@@ -58,27 +63,19 @@ fn conformal_split(
         attack_test: Vec::new(),
         attack_groups: Vec::new(),
     };
-    let mut na = 0usize;
-    // Files without windows take no turn, so that both roles get data.
     for ((seq, attack), scores) in test.iter().zip(window_scores) {
-        if scores.is_empty() {
-            continue;
-        }
         if *attack {
             if !seq.name.starts_with("attack/evtx/") {
                 continue;
             }
-            if na.is_multiple_of(2) {
+            if crate::evaluate::calibrates(&seq.name, 0, salt) {
                 s.attack_cal.extend(scores);
             } else {
                 s.attack_test.extend(scores);
             }
-            na += 1;
         } else {
-            // Few benign files have windows (one, in the shared set), so
-            // their windows alternate between the roles.
             for (i, &x) in scores.iter().enumerate() {
-                if i.is_multiple_of(2) {
+                if crate::evaluate::calibrates(&seq.name, i, salt) {
                     s.benign_cal.push(x);
                 } else {
                     s.benign_test.push(x);
@@ -212,15 +209,21 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             scores.push(best);
             per_window.push(all);
         }
-        let roles = conformal_split(&test, &per_window);
-        tracing::info!(
-            benign_calibration = roles.benign_cal.len(),
-            attack_calibration = roles.attack_cal.len(),
-            benign_test = roles.benign_test.len(),
-            attack_test = roles.attack_test.len(),
-            "conformal roles (windows)"
-        );
-        let conformal = crate::evaluate_conformal::figures(&roles, &policy);
+        let splits: Vec<_> = (0..crate::evaluate::CONFORMAL_SPLITS)
+            .filter_map(|salt| {
+                let roles = conformal_split(&test, &per_window, salt);
+                tracing::debug!(
+                    salt,
+                    benign_calibration = roles.benign_cal.len(),
+                    attack_calibration = roles.attack_cal.len(),
+                    benign_test = roles.benign_test.len(),
+                    attack_test = roles.attack_test.len(),
+                    "conformal roles (windows)"
+                );
+                crate::evaluate_conformal::figures(&roles, &policy)
+            })
+            .collect();
+        let conformal = crate::evaluate_conformal::mean_of(&splits);
         runs.push(WindowsRun {
             seed: config.seed,
             gnn: file_figures(&scores, &labels, threshold),
