@@ -156,18 +156,21 @@ pub struct WindowReader {
 }
 
 impl WindowReader {
-    /// The reader for a model cutting `window_secs` windows: parser settings
+    /// The reader for a model cutting `window_secs` windows with
+    /// `process_grace_secs` of grace for newborn processes: parser settings
     /// from the ingest config (`path`, or defaults and environment), windows
     /// by time only, as the model was trained.
     pub fn for_model(
         format: InputFormat,
         ingest_config: Option<&Path>,
         window_secs: f64,
+        process_grace_secs: f64,
     ) -> anyhow::Result<Self> {
         let ingest = crate::config::IngestConfig::load(ingest_config)?;
         let mut windowing = ingest.windowing;
         windowing.window_secs = Some(window_secs);
         windowing.window_events = None;
+        windowing.process_grace_secs = process_grace_secs;
         Ok(Self {
             format,
             ingest: ingest.ingest,
@@ -211,7 +214,7 @@ impl WindowReader {
                 for item in stream {
                     match item {
                         Ok(event) => {
-                            if let Some(w) = builder.push(event) {
+                            for w in builder.push(event) {
                                 f(w)?;
                             }
                         }
@@ -223,7 +226,7 @@ impl WindowReader {
                         }
                     }
                 }
-                if let Some(w) = builder.finish() {
+                for w in builder.finish() {
                     f(w)?;
                 }
                 if skipped > 0 {

@@ -84,9 +84,9 @@ pub fn node_json(e: &Entity, score: f64, node_threshold: f64) -> serde_json::Val
 }
 
 /// A preprocessed folder keeps the windows it was cut with; scores of
-/// windows of another length than the model's are not comparable with its
-/// threshold, so say so (the folder is still scored).
-fn warn_on_window_mismatch(seq: &crate::data::Sequence, model_secs: f64) {
+/// windows of another length (or process grace) than the model's are not
+/// comparable with its threshold, so say so (the folder is still scored).
+fn warn_on_window_mismatch(seq: &crate::data::Sequence, cfg: &detect::DetectorConfig) {
     let crate::data::Origin::Preprocessed(dir) = &seq.origin else {
         return;
     };
@@ -94,13 +94,16 @@ fn warn_on_window_mismatch(seq: &crate::data::Sequence, model_secs: f64) {
         let same = m
             .windowing
             .window_secs
-            .is_some_and(|s| (s - model_secs).abs() < 1e-9);
+            .is_some_and(|s| (s - cfg.window_secs).abs() < 1e-9)
+            && (m.windowing.process_grace_secs - cfg.process_grace_secs).abs() < 1e-9;
         if !same {
             tracing::warn!(
                 input = %dir.display(),
                 folder_window_secs = ?m.windowing.window_secs,
-                model_window_secs = model_secs,
-                "the folder was cut into other windows than the model was trained on: scores and threshold do not compare; re-run preprocess with --window-secs {model_secs}"
+                folder_process_grace_secs = m.windowing.process_grace_secs,
+                model_window_secs = cfg.window_secs,
+                model_process_grace_secs = cfg.process_grace_secs,
+                "the folder was cut into other windows than the model was trained on: scores and threshold do not compare; re-run preprocess with the model's --window-secs and windowing.process_grace_secs"
             );
         }
     }
@@ -211,8 +214,12 @@ pub fn run(args: &DetectArgs, auditor: &mut crate::audit::Auditor) -> anyhow::Re
         .with_context(|| format!("loading model {}", args.model.display()))?;
     let cfg = ckpt.model.config.clone();
     let node_threshold = ckpt.meta.thresholds.node;
-    let reader =
-        WindowReader::for_model(args.format.into(), args.config.as_deref(), cfg.window_secs)?;
+    let reader = WindowReader::for_model(
+        args.format.into(),
+        args.config.as_deref(),
+        cfg.window_secs,
+        cfg.process_grace_secs,
+    )?;
     let mut conformal = crate::conformal_cmd::for_detect(
         &args.model,
         args.calibration.as_deref(),
@@ -260,7 +267,7 @@ pub fn run(args: &DetectArgs, auditor: &mut crate::audit::Auditor) -> anyhow::Re
     let mut detector = detect::Detector::new(ckpt, device);
     let (mut windows, mut alerts) = (0u64, 0u64);
     for seq in &sequences {
-        warn_on_window_mismatch(seq, cfg.window_secs);
+        warn_on_window_mismatch(seq, &cfg);
         detector.reset();
         let seq_digest = match &seq.origin {
             crate::data::Origin::Raw(p) | crate::data::Origin::Preprocessed(p) => {

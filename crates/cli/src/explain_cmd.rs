@@ -367,7 +367,12 @@ pub fn run(args: &ExplainArgs, auditor: &mut crate::audit::Auditor) -> anyhow::R
     )?;
     let cfg = ex.config().clone();
     auditor.record_config("explain", &serde_json::to_value(&cfg)?)?;
-    let reader = WindowReader::for_model(args.format.into(), args.config.as_deref(), 10.0)?;
+    let reader = WindowReader::for_model(
+        args.format.into(),
+        args.config.as_deref(),
+        10.0,
+        graph::DEFAULT_PROCESS_GRACE_SECS,
+    )?;
     let sequences = discover(std::slice::from_ref(&args.input))?;
     let mut index = std::io::BufWriter::new(
         std::fs::File::create({

@@ -88,7 +88,7 @@ pub fn run(
                     pb.set_position(parsed);
                 }
                 if windows {
-                    if let Some(w) = builder.push(event) {
+                    for w in builder.push(event) {
                         summary.add_window(&w);
                         sink(&w)?;
                     }
@@ -111,7 +111,7 @@ pub fn run(
         }
     }
     if windows {
-        if let Some(w) = builder.finish() {
+        for w in builder.finish() {
             summary.add_window(&w);
             sink(&w)?;
         }

@@ -47,6 +47,7 @@ pub fn reader_for(
         flags.format.into(),
         flags.ingest_config.as_deref(),
         config.window_secs,
+        config.process_grace_secs,
     )
 }
 

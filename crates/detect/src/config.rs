@@ -55,6 +55,11 @@ pub struct DetectorConfig {
     /// detector that alerts on it cries wolf at every restart. An attack in
     /// those first seconds is scored, not alerted: the price, in the docs.
     pub warmup_windows: usize,
+    /// Windows after the warm-up in which the entities already present in
+    /// it do not count toward a window's score (`detector::Warmup`): a
+    /// server started with the stream scores high until its GRU state has
+    /// seen a few windows.
+    pub warmup_settle_windows: usize,
     /// Quantile of benign validation window scores used as the alert
     /// threshold, when `target_false_alarms_per_hour` is 0.
     pub threshold_quantile: f64,
@@ -70,6 +75,11 @@ pub struct DetectorConfig {
     pub state_ttl_windows: u32,
     /// Window length (seconds) used when training from raw logs.
     pub window_secs: f64,
+    /// Seconds past a window's end during which the processes born in it
+    /// keep their events in it (`graph::WindowSettings::process_grace_secs`):
+    /// a short-lived process cut by the boundary looked anomalous in the
+    /// next window. Part of the model: scores depend on how windows are cut.
+    pub process_grace_secs: f64,
 }
 
 impl Default for DetectorConfig {
@@ -92,12 +102,14 @@ impl Default for DetectorConfig {
             window_top_k: 1,
             window_score_processes_only: true,
             warmup_windows: 1,
+            warmup_settle_windows: 2,
             threshold_quantile: 1.0,
             target_false_alarms_per_hour: 1.0,
             node_threshold_quantile: 1.0,
             max_tracked_entities: 100_000,
             state_ttl_windows: 6,
             window_secs: 10.0,
+            process_grace_secs: graph::DEFAULT_PROCESS_GRACE_SECS,
         }
     }
 }
@@ -158,6 +170,12 @@ impl DetectorConfig {
         }
         if !self.window_secs.is_finite() || self.window_secs <= 0.0 {
             return bad("window_secs", "must be positive");
+        }
+        if !(0.0..=self.window_secs / 2.0).contains(&self.process_grace_secs) {
+            return bad(
+                "process_grace_secs",
+                "must be between 0 and half of window_secs",
+            );
         }
         if self.edge_loss_weight < 0.0 {
             return bad("edge_loss_weight", "must not be negative");

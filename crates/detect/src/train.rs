@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{Checkpoint, CheckpointMeta, EpochLoss, Thresholds, TrainingData};
 use crate::config::DetectorConfig;
-use crate::detector::{step, window_score};
+use crate::detector::{step, window_score_of, Warmup};
 use crate::error::{Error, Result};
 use crate::features::PreparedWindow;
 use crate::model::Model;
@@ -341,15 +341,17 @@ fn thresholds(model: &Model, data: &dyn WindowSource, device: &Device) -> Result
             continue;
         }
         let mut state = StateCache::new(c.hidden_dim, c.max_tracked_entities, c.state_ttl_windows);
+        let mut warmup = Warmup::new();
         for (i, w) in windows.iter().enumerate() {
+            let (in_warmup, counts) = warmup.observe(w, c);
             if w.is_empty() {
                 continue;
             }
             let (_, _, s) = step(model, &mut state, w, device)?;
             // Warm-up windows never alert, so they set no threshold.
-            if counted.contains(&i) && i >= c.warmup_windows {
+            if counted.contains(&i) && !in_warmup {
                 let s: Vec<f64> = s.to_vec1::<f32>()?.into_iter().map(f64::from).collect();
-                window_scores.push(window_score(w, &s, c));
+                window_scores.push(window_score_of(w, &s, counts.as_deref(), c));
                 // Node alerts are about the nodes windows are scored by.
                 node_scores.extend(w.nodes.iter().zip(&s).filter_map(|(e, s)| {
                     (!c.window_score_processes_only || e.kind == event::EntityKind::Process)

@@ -29,4 +29,4 @@ pub use store::{
     MANIFEST, NODES,
 };
 pub use summary::{DistinctCounter, HyperLogLog, Summary, SummaryBuilder, EXACT_DISTINCT_CAP};
-pub use window::{EdgeRow, GraphWindow, WindowBuilder, WindowSettings};
+pub use window::{EdgeRow, GraphWindow, WindowBuilder, WindowSettings, DEFAULT_PROCESS_GRACE_SECS};
