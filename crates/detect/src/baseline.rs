@@ -2,7 +2,9 @@
 //! rarity of what a process does. A process is described by the triples
 //! (its program, edge kind, the object's name) of its outgoing edges and
 //! (parent program, fork, its program) of the fork that made it; names are
-//! normalised like the GNN's tokens (digit runs → `0`). Trained on benign
+//! normalised like the GNN's tokens (digit runs → `0`; in object names,
+//! machine-made components such as `cc4f1Xa.o` or `tmp_obj_nxhfrg` →
+//! `<rand>`, as the GNN's object-name block does). Trained on benign
 //! windows, a triple's surprisal is `-ln((count + 1) / (total + distinct))`
 //! (add-one smoothing); a node scores the mean of its three most surprising
 //! triples, a window the mean of its top-k node scores.
@@ -13,7 +15,7 @@ use event::{EdgeKind, EntityKind};
 use graph::GraphWindow;
 
 use crate::detector::top_k_mean;
-use crate::features::normalise_token;
+use crate::features::{looks_random, normalise_name_token, normalise_token};
 
 /// Triple counts.
 #[derive(Debug, Clone, Default)]
@@ -22,11 +24,40 @@ pub struct RarityBaseline {
     total: u64,
 }
 
-fn normalise_name(name: &str) -> String {
-    name.split('/')
-        .map(normalise_token)
+/// A program image keeps its base name (`sha256sum` would read as
+/// random); every other random-looking component folds to `<rand>`, its
+/// extensions kept (`ccJkdr3i.cdtor.c` → `<rand>.cdtor.c`, a workload's
+/// `/tmp/wl83cgqury/a.out` → `/tmp/<rand>/a.out`). Without the folding
+/// nearly every window held a never-seen compiler temporary, git object
+/// or work folder, every window scored the "never seen" ceiling and the
+/// baseline could rank nothing (session 6).
+fn normalise_name(name: &str, program: bool) -> String {
+    let parts: Vec<&str> = name.split('/').collect();
+    let last = parts.len().saturating_sub(1);
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if program && i == last {
+                normalise_token(c)
+            } else {
+                fold_component(c)
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// One path component of an object: `<rand>` plus its extensions when the
+/// part before the first dot looks machine-made.
+fn fold_component(c: &str) -> String {
+    let lower = c.to_ascii_lowercase();
+    match lower.split_once('.') {
+        Some((stem, rest)) if !stem.is_empty() && looks_random(stem) => {
+            format!("<rand>.{}", normalise_token(rest))
+        }
+        _ => normalise_name_token(&lower),
+    }
 }
 
 fn triple(a: &str, kind: EdgeKind, b: &str) -> u64 {
@@ -48,8 +79,10 @@ fn triples(w: &GraphWindow) -> Vec<Vec<u64>> {
     let name = |i: usize| -> String {
         w.nodes
             .get(i)
-            .and_then(|e| e.name.as_deref())
-            .map(normalise_name)
+            .and_then(|e| {
+                let program = e.kind == EntityKind::Process;
+                e.name.as_deref().map(|n| normalise_name(n, program))
+            })
             .unwrap_or_else(|| "?".to_owned())
     };
     let mut out = vec![Vec::new(); w.nodes.len()];
@@ -160,5 +193,26 @@ mod tests {
         assert!(unseen > seen, "{unseen} vs {seen}");
         // the file node has no triples of its own
         assert_eq!(nodes[1], 0.0);
+        // A compiler temporary of another run is the same behaviour.
+        let mut b = RarityBaseline::default();
+        for _ in 0..10 {
+            b.fit_window(&window("/tmp/cc4f1xa.o"));
+        }
+        let (tmp, _) = b.score(&window("/tmp/ccq9zk2b.o"), 1);
+        assert!((tmp - seen).abs() < 1e-9, "{tmp} vs {seen}");
+        assert_eq!(
+            normalise_name("/tmp/ccJkdr3i.cdtor.c", false),
+            "/tmp/<rand>.cdtor.c"
+        );
+        assert_eq!(
+            normalise_name("/tmp/wl83cgqury/a.out", true),
+            "/tmp/<rand>/a.out"
+        );
+        // Programs keep their base name (digit runs aside), never `<rand>`.
+        assert_eq!(
+            normalise_name("/usr/bin/sha256sum", true),
+            "/usr/bin/sha0sum"
+        );
+        assert_eq!(normalise_name("/etc/shadow", false), "/etc/shadow");
     }
 }
