@@ -635,7 +635,8 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             };
             write_scores(path, &tests, &all)?;
         }
-        // Conformal: benign calibration from the held-out validation windows.
+        // Conformal, as deployed: benign calibration from the held-out
+        // validation windows (the exchangeable split below uses test windows).
         let mut benign_cal = Vec::new();
         let n_seq = train_mem.sequences.len();
         for (i, windows) in train_mem.sequences.iter().enumerate() {
