@@ -180,12 +180,7 @@ pub fn detect(args: &crate::args::BenchDetectArgs) -> anyhow::Result<u8> {
         "repeats": times.len(),
     });
     if let Some(input) = &args.input {
-        let reader = crate::data::WindowReader::for_model(
-            args.format.into(),
-            None,
-            cfg.window_secs,
-            cfg.process_grace_secs,
-        )?;
+        let reader = crate::data::WindowReader::for_model(args.format.into(), None, &cfg)?;
         let t = Instant::now();
         let mut events = 0u64;
         let mut windows = 0u64;

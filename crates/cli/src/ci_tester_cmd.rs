@@ -68,8 +68,7 @@ pub fn run(args: &TrainCiTesterArgs, quiet: bool) -> anyhow::Result<u8> {
     let reader = WindowReader::for_model(
         args.format.into(),
         args.ingest_config.as_deref(),
-        10.0,
-        graph::DEFAULT_PROCESS_GRACE_SECS,
+        &detect::DetectorConfig::default(),
     )?;
     let mut per_seq = series_of(std::slice::from_ref(&args.data), &reader, 64, args.bin_secs)?;
     if per_seq.is_empty() {

@@ -150,12 +150,7 @@ pub fn run(args: &CalibrateArgs, auditor: &mut crate::audit::Auditor) -> anyhow:
         .with_context(|| format!("loading detector {}", args.detector.display()))?;
     let sha = sha256_file(&args.detector)?;
     let cfg = ckpt.model.config.clone();
-    let reader = WindowReader::for_model(
-        args.format.into(),
-        args.config.as_deref(),
-        cfg.window_secs,
-        cfg.process_grace_secs,
-    )?;
+    let reader = WindowReader::for_model(args.format.into(), args.config.as_deref(), &cfg)?;
     let sequences = discover(&args.calibration_data)?;
     let trained_on: Vec<&String> = ckpt.meta.training.inputs.iter().collect();
     let mut detector = detect::Detector::new(ckpt.clone(), device);

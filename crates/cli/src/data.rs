@@ -156,21 +156,21 @@ pub struct WindowReader {
 }
 
 impl WindowReader {
-    /// The reader for a model cutting `window_secs` windows with
-    /// `process_grace_secs` of grace for newborn processes: parser settings
+    /// The reader for a model with detector config `model`: parser settings
     /// from the ingest config (`path`, or defaults and environment), windows
-    /// by time only, as the model was trained.
+    /// cut by time only, with the model's `window_secs` and
+    /// `process_grace_secs`, as it was trained. Commands without a model
+    /// (explain, the CI tester) pass `DetectorConfig::default()`.
     pub fn for_model(
         format: InputFormat,
         ingest_config: Option<&Path>,
-        window_secs: f64,
-        process_grace_secs: f64,
+        model: &detect::DetectorConfig,
     ) -> anyhow::Result<Self> {
         let ingest = crate::config::IngestConfig::load(ingest_config)?;
         let mut windowing = ingest.windowing;
-        windowing.window_secs = Some(window_secs);
+        windowing.window_secs = Some(model.window_secs);
         windowing.window_events = None;
-        windowing.process_grace_secs = process_grace_secs;
+        windowing.process_grace_secs = model.process_grace_secs;
         Ok(Self {
             format,
             ingest: ingest.ingest,

@@ -214,12 +214,7 @@ pub fn run(args: &DetectArgs, auditor: &mut crate::audit::Auditor) -> anyhow::Re
         .with_context(|| format!("loading model {}", args.model.display()))?;
     let cfg = ckpt.model.config.clone();
     let node_threshold = ckpt.meta.thresholds.node;
-    let reader = WindowReader::for_model(
-        args.format.into(),
-        args.config.as_deref(),
-        cfg.window_secs,
-        cfg.process_grace_secs,
-    )?;
+    let reader = WindowReader::for_model(args.format.into(), args.config.as_deref(), &cfg)?;
     let mut conformal = crate::conformal_cmd::for_detect(
         &args.model,
         args.calibration.as_deref(),

@@ -186,19 +186,11 @@ fn auditd(args: &EvaluateArgs, ex: &Explainer) -> anyhow::Result<serde_json::Val
         ),
         None => None,
     };
-    let (window_secs, grace) =
-        ckpt.as_ref()
-            .map_or((10.0, graph::DEFAULT_PROCESS_GRACE_SECS), |c| {
-                (
-                    c.model.config.window_secs,
-                    c.model.config.process_grace_secs,
-                )
-            });
+    let default = detect::DetectorConfig::default();
     let reader = WindowReader::for_model(
         args.train.format.into(),
         args.train.ingest_config.as_deref(),
-        window_secs,
-        grace,
+        ckpt.as_ref().map_or(&default, |c| &c.model.config),
     )?;
     let mut detector = ckpt.map(|c| detect::Detector::new(c, device));
     let mut oracle: Vec<One> = Vec::new();
@@ -378,8 +370,7 @@ fn windows(args: &EvaluateArgs, ex: &Explainer) -> anyhow::Result<serde_json::Va
     let reader = WindowReader::for_model(
         args.train.format.into(),
         args.train.ingest_config.as_deref(),
-        10.0,
-        graph::DEFAULT_PROCESS_GRACE_SECS,
+        &detect::DetectorConfig::default(),
     )?;
     let (mut files, mut with_events, mut with_match) = (0usize, 0usize, 0usize);
     let (mut top1, mut top3, mut top1p, mut top3p) = (0usize, 0usize, 0usize, 0usize);

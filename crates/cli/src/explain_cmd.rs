@@ -370,8 +370,7 @@ pub fn run(args: &ExplainArgs, auditor: &mut crate::audit::Auditor) -> anyhow::R
     let reader = WindowReader::for_model(
         args.format.into(),
         args.config.as_deref(),
-        10.0,
-        graph::DEFAULT_PROCESS_GRACE_SECS,
+        &detect::DetectorConfig::default(),
     )?;
     let sequences = discover(std::slice::from_ref(&args.input))?;
     let mut index = std::io::BufWriter::new(

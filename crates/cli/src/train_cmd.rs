@@ -43,12 +43,7 @@ pub fn reader_for(
     flags: &TrainFlags,
     config: &detect::DetectorConfig,
 ) -> anyhow::Result<WindowReader> {
-    WindowReader::for_model(
-        flags.format.into(),
-        flags.ingest_config.as_deref(),
-        config.window_secs,
-        config.process_grace_secs,
-    )
+    WindowReader::for_model(flags.format.into(), flags.ingest_config.as_deref(), config)
 }
 
 /// A progress bar over epochs, hidden when quiet or not a terminal.

@@ -75,17 +75,9 @@ pub fn top_k_mean(values: &[f64], k: usize) -> f64 {
 }
 
 /// A window's score from its node scores (by row), by the config's rule.
+/// The nodes whose `counts` entry is true count (all when `None`): see
+/// [`Warmup`] for the nodes that do not.
 pub fn window_score(
-    window: &PreparedWindow,
-    node_scores: &[f64],
-    config: &crate::DetectorConfig,
-) -> f64 {
-    window_score_of(window, node_scores, None, config)
-}
-
-/// [`window_score`] over the nodes whose `counts` entry is true (all when
-/// `None`): see [`Warmup`] for the nodes that do not count.
-pub fn window_score_of(
     window: &PreparedWindow,
     node_scores: &[f64],
     counts: Option<&[bool]>,
@@ -293,7 +285,7 @@ impl Detector {
         };
         let config = &self.checkpoint.model.config;
         let (warmup, counts) = self.warmup.observe(window, config);
-        let score = window_score_of(window, &node_scores, counts.as_deref(), config);
+        let score = window_score(window, &node_scores, counts.as_deref(), config);
         Ok(WindowScore {
             window_id: window.window_id,
             start_ns: window.start_ns,
@@ -364,16 +356,13 @@ mod tests {
         assert!(!warm);
         assert_eq!(counts.as_deref(), Some(&[false, true][..]));
         // The server's 9.0 is left out; the newcomer's 3.0 is the score.
-        assert_eq!(
-            window_score_of(&w1, &[9.0, 3.0], counts.as_deref(), &c),
-            3.0
-        );
-        assert_eq!(window_score(&w1, &[9.0, 3.0], &c), 9.0);
+        assert_eq!(window_score(&w1, &[9.0, 3.0], counts.as_deref(), &c), 3.0);
+        assert_eq!(window_score(&w1, &[9.0, 3.0], None, &c), 9.0);
         let (_, counts) = w.observe(&window(&[1]), &c);
         assert_eq!(counts.as_deref(), Some(&[false][..]));
         // Only the server in the window: nothing counts, score 0.
         assert_eq!(
-            window_score_of(&window(&[1]), &[9.0], counts.as_deref(), &c),
+            window_score(&window(&[1]), &[9.0], counts.as_deref(), &c),
             0.0
         );
         // Window 3: settled, everything counts.

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{Checkpoint, CheckpointMeta, EpochLoss, Thresholds, TrainingData};
 use crate::config::DetectorConfig;
-use crate::detector::{step, window_score_of, Warmup};
+use crate::detector::{step, window_score, Warmup};
 use crate::error::{Error, Result};
 use crate::features::PreparedWindow;
 use crate::model::Model;
@@ -351,7 +351,7 @@ fn thresholds(model: &Model, data: &dyn WindowSource, device: &Device) -> Result
             // Warm-up windows never alert, so they set no threshold.
             if counted.contains(&i) && !in_warmup {
                 let s: Vec<f64> = s.to_vec1::<f32>()?.into_iter().map(f64::from).collect();
-                window_scores.push(window_score_of(w, &s, counts.as_deref(), c));
+                window_scores.push(window_score(w, &s, counts.as_deref(), c));
                 // Node alerts are about the nodes windows are scored by.
                 node_scores.extend(w.nodes.iter().zip(&s).filter_map(|(e, s)| {
                     (!c.window_score_processes_only || e.kind == event::EntityKind::Process)
