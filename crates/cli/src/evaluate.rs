@@ -231,10 +231,19 @@ fn explained_nodes(
             if n.kind != EntityKind::Process || !seen.insert(n.id) {
                 continue;
             }
-            labels.push(t.attack && n.pid.is_some_and(|p| t.malicious.contains(&p)));
-            verdicts.push(f64::from(u8::from(
-                n.pid.is_some_and(|p| flagged.contains(&p)),
-            )));
+            let label = t.attack && n.pid.is_some_and(|p| t.malicious.contains(&p));
+            let verdict = n.pid.is_some_and(|p| flagged.contains(&p));
+            if verdict && !label {
+                tracing::debug!(
+                    recording = %t.name,
+                    pid = ?n.pid,
+                    exe = ?n.name,
+                    cmdline = ?n.cmdline,
+                    "benign process in an explanation"
+                );
+            }
+            labels.push(label);
+            verdicts.push(f64::from(u8::from(verdict)));
         }
     }
     Ok(Confusion::at(&verdicts, &labels, 0.5))

@@ -172,6 +172,7 @@ impl AuditdReader {
             failed_syscalls = b.failed,
             unmapped_syscalls = b.unmapped,
             threads = b.threads,
+            clone3_threads = b.clone3_threads,
             no_object = b.no_object,
             self_signals = b.self_signals,
             process_evictions,

@@ -9,6 +9,9 @@
 //!   rows give no edge;
 //! - raw logs name the syscall by number; only x86_64 numbers are known, any
 //!   other `arch=` is [`Error::Unsupported`] once per event.
+//! - `clone(CLONE_THREAD)` gives no edge; a `clone3` child gives its fork
+//!   edge when it first acts (see [`PendingChildren`]): one that never does
+//!   is a thread.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -24,7 +27,7 @@ use super::execve::{parse_execve_cmdline, parse_proctitle};
 use super::mapping::{
     open_edge, rule_by_name, rule_by_x86_64, DirFd, Object, SyscallRule, ARCH_X86_64, SYSCALL_RULES,
 };
-use super::process::{Actor, ProcessTable};
+use super::process::{Actor, PendingChild, PendingChildren, ProcessTable};
 use super::record::{
     decode_string_into, enriched_field, fields, parse_dec, parse_hex, parse_signed, split_enriched,
     RecordKind, Value,
@@ -62,6 +65,8 @@ pub(crate) struct BuilderStats {
     pub unmapped: u64,
     /// clone(CLONE_THREAD) dropped.
     pub threads: u64,
+    /// clone3 children that never acted (threads; see [`PendingChildren`]).
+    pub clone3_threads: u64,
     /// Syscalls whose object could not be named (no suitable PATH item, ...).
     pub no_object: u64,
     /// Signals a process sent to itself (`raise`, `abort`: libc's tgkill of
@@ -144,6 +149,7 @@ pub(crate) struct EdgeBuilder {
     settings: BuilderSettings,
     last_host: Option<(Vec<u8>, Arc<str>)>,
     processes: ProcessTable,
+    pending_children: PendingChildren,
     entities: EntityCache,
     /// (pid, fd) → the socket last connected, bound or accepted on it.
     sockets_by_fd: HashMap<(u32, u64), Arc<Entity>>,
@@ -169,6 +175,7 @@ impl EdgeBuilder {
         Self {
             path,
             processes: ProcessTable::new(settings.max_processes),
+            pending_children: PendingChildren::new(settings.max_processes),
             entities: EntityCache::new(settings.max_cached_entities),
             settings,
             last_host: None,
@@ -183,7 +190,10 @@ impl EdgeBuilder {
 
     /// Policy counters so far.
     pub fn stats(&self) -> BuilderStats {
-        self.stats
+        BuilderStats {
+            clone3_threads: self.pending_children.unclaimed(),
+            ..self.stats
+        }
     }
 
     /// Evictions of the process table and the entity cache so far.
@@ -295,6 +305,19 @@ impl EdgeBuilder {
         }
         let exe = (!exe_buf.is_empty()).then(|| String::from_utf8_lossy(&exe_buf));
         let host = self.host(event.node.as_deref());
+        if let Some(clone) = self.pending_children.claim(pid, ppid) {
+            // The first act of a clone3 child: it is a process, born at the clone.
+            let child = self.processes.fork(&clone.parent, pid, clone.ts);
+            out.push_back(Ok(Event {
+                ts: clone.ts,
+                kind: EdgeKind::Fork,
+                subject: clone.parent,
+                object: child,
+                native_type: clone.native,
+                seq: clone.seq,
+                format: SourceFormat::Auditd,
+            }));
+        }
         let mut subject = self.processes.actor(
             Actor {
                 pid,
@@ -530,10 +553,23 @@ impl EdgeBuilder {
                     self.stats.threads = self.stats.threads.saturating_add(1);
                     return Ok(());
                 }
-                let child = exit
-                    .filter(|e| *e > 0)
-                    .and_then(|e| u32::try_from(e).ok())
-                    .map(|child_pid| self.processes.fork(subject, child_pid, ctx.ts));
+                let child_pid = exit.filter(|e| *e > 0).and_then(|e| u32::try_from(e).ok());
+                if let Some(child_pid) = child_pid.filter(|_| rule.name == "clone3") {
+                    if !self.processes.sighted_child(subject, child_pid, ctx.ts) {
+                        self.pending_children.defer(
+                            child_pid,
+                            PendingChild {
+                                parent: Arc::clone(subject),
+                                ts: ctx.ts,
+                                seq: ctx.seq,
+                                native: Arc::clone(&ctx.native),
+                            },
+                        );
+                        return Ok(());
+                    }
+                }
+                let child =
+                    child_pid.map(|child_pid| self.processes.fork(subject, child_pid, ctx.ts));
                 emit(self, rule.edge, subject, child);
             }
             Object::Opened(flags_arg) => {

@@ -3,7 +3,9 @@
 //! `src/auditd/`: it splits lines on spaces and reads a handful of fields.
 //!
 //! (a) processes: distinct `pid=` of SYSCALL records, plus the `exit=` of
-//!     successful clone/fork/vfork/clone3 (the recordings do not reuse pids);
+//!     successful clone/fork/vfork (the recordings do not reuse pids); a
+//!     clone3 child counts only when it acts (`pid=`): clone3 hides its
+//!     flags, and the ones that never act are threads;
 //! (b) executions: successful execve/execveat SYSCALL records, and the
 //!     distinct `exe=` values they show (the program after the exec).
 
@@ -63,7 +65,7 @@ pub fn count(path: &Path) -> AuditCount {
             continue;
         }
         match name.as_str() {
-            "clone" | "fork" | "vfork" | "clone3" => {
+            "clone" | "fork" | "vfork" => {
                 if let Some(child) = field(&line, "exit").and_then(|e| e.parse::<u32>().ok()) {
                     if child > 0 {
                         c.pids.insert(child);
