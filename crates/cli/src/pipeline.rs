@@ -116,7 +116,11 @@ pub fn run(
             sink(&w)?;
         }
     }
-    summary.set_totals(stream.files_opened(), builder.late_events());
+    summary.set_totals(
+        stream.files_opened(),
+        builder.late_events(),
+        builder.grace_events(),
+    );
     let mut s = summary.summary();
     if !windows {
         s.events = parsed;

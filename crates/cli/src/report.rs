@@ -44,5 +44,11 @@ pub fn summary_table(summary: &Summary, title: &str) -> String {
             summary.late_events.to_string(),
         ]);
     }
+    if summary.grace_events > 0 {
+        t.add_row(vec![
+            "events kept in their process's birth window (grace)".to_owned(),
+            summary.grace_events.to_string(),
+        ]);
+    }
     t.to_string()
 }

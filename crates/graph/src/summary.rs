@@ -37,6 +37,10 @@ pub struct Summary {
     /// Events whose time was before their window's start.
     #[serde(default)]
     pub late_events: u64,
+    /// Events kept in the window their process was born in, past its end
+    /// (`windowing.process_grace_secs`).
+    #[serde(default)]
+    pub grace_events: u64,
 }
 
 impl Summary {
@@ -90,10 +94,11 @@ impl SummaryBuilder {
         *c = c.saturating_add(1);
     }
 
-    /// Sets the number of files read and late events.
-    pub fn set_totals(&mut self, files: u64, late_events: u64) {
+    /// Sets the number of files read, late events and grace events.
+    pub fn set_totals(&mut self, files: u64, late_events: u64, grace_events: u64) {
         self.summary.files = files;
         self.summary.late_events = late_events;
+        self.summary.grace_events = grace_events;
     }
 
     /// The summary so far.

@@ -123,6 +123,8 @@ struct OpenWindow {
     /// Processes born in the window: forked (the object of a fork edge) or
     /// exec'd (the subject of an exec edge) there.
     born: HashSet<EntityId>,
+    /// Their pids, to know their children by `ppid` before the fork edge.
+    born_pids: HashSet<u32>,
 }
 
 impl OpenWindow {
@@ -134,16 +136,24 @@ impl OpenWindow {
             nodes: HashMap::new(),
             edges: Vec::new(),
             born: HashSet::new(),
+            born_pids: HashSet::new(),
+        }
+    }
+
+    fn mark_born(&mut self, process: &Entity) {
+        self.born.insert(process.id);
+        if let Some(pid) = process.pid {
+            self.born_pids.insert(pid);
         }
     }
 
     fn add(&mut self, event: Event) {
         match event.kind {
             EdgeKind::Fork if event.object.kind == EntityKind::Process => {
-                self.born.insert(event.object.id);
+                self.mark_born(&event.object);
             }
             EdgeKind::Exec => {
-                self.born.insert(event.subject.id);
+                self.mark_born(&event.subject);
             }
             _ => {}
         }
@@ -249,8 +259,23 @@ impl WindowBuilder {
             closed.extend(self.close_draining());
         }
         let cap = self.settings.max_events_per_window.max(1);
+        let open_nodes = self.open.as_ref().map(|o| &o.nodes);
         if let Some(d) = self.draining.as_mut().filter(|d| d.edges.len() < cap) {
             let d_end = d.end.unwrap_or(d.last_ts);
+            // A child whose own records come before its parent's fork record
+            // (always so for vfork: the parent's call returns after the
+            // child's exec): first seen here, its parent born in the
+            // draining window. Without this its exec went to the next window
+            // and the rest of it, after the fork edge, to this one.
+            let early_child = event.subject.kind == EntityKind::Process
+                && !open_nodes.is_some_and(|n| n.contains_key(&event.subject.id))
+                && event
+                    .subject
+                    .ppid
+                    .is_some_and(|pp| d.born_pids.contains(&pp));
+            if early_child {
+                d.mark_born(&event.subject);
+            }
             if event.ts < d_end || d.born.contains(&event.subject.id) {
                 // Late for the next window, or a process born in this one.
                 if event.ts >= d_end {
@@ -324,14 +349,7 @@ mod tests {
     use event::{EntityKind, NativeId, SourceFormat};
 
     fn ev(ts_secs: i64, pid: u32) -> Event {
-        let p = Arc::new(Entity::new(
-            EntityKind::Process,
-            NativeId::AuditdProcess {
-                pid,
-                start: Timestamp::from_nanos(0),
-            },
-            None,
-        ));
+        let p = proc_entity(pid);
         let f = Arc::new(Entity::named(EntityKind::File, "/etc/passwd", None));
         Event {
             ts: Timestamp::from_secs_nanos(ts_secs, 0).unwrap(),
@@ -388,14 +406,16 @@ mod tests {
     }
 
     fn proc_entity(pid: u32) -> Arc<Entity> {
-        Arc::new(Entity::new(
+        let mut p = Entity::new(
             EntityKind::Process,
             NativeId::AuditdProcess {
                 pid,
                 start: Timestamp::from_nanos(0),
             },
             None,
-        ))
+        );
+        p.pid = Some(pid);
+        Arc::new(p)
     }
 
     /// An event at `ms` milliseconds: `pid` forks `child`, or reads /etc/passwd.
@@ -480,6 +500,48 @@ mod tests {
         assert_eq!(all.iter().map(|w| w.id).collect::<Vec<_>>(), [0, 1]);
         assert_eq!(all[0].edges.len(), 2, "exec and the read in grace");
         assert_eq!(all[1].edges.len(), 1);
+    }
+
+    #[test]
+    fn a_vfork_child_seen_before_its_fork_stays_with_its_parent() {
+        // pid 1 is exec'd at 109 s; at 110.014 s its vfork child 2 execs,
+        // and only then is the vfork (1 -> 2) written; 2 reads on. All of 2
+        // belongs with its parent in window 0 (grace); pid 3 goes on.
+        let mut b = grace(2.0);
+        let mut exec1 = at(109_000, 1, None);
+        exec1.kind = EdgeKind::Exec;
+        let child = |ms: i64, kind: EdgeKind| {
+            let mut e = at(ms, 2, None);
+            let mut p = Entity::clone(&e.subject);
+            p.pid = Some(2);
+            p.ppid = Some(1);
+            e.subject = Arc::new(p);
+            e.kind = kind;
+            e
+        };
+        let mut vfork = at(110_014, 1, Some(2));
+        vfork.object = child(0, EdgeKind::Read).subject;
+        for e in [
+            exec1,
+            child(110_014, EdgeKind::Exec),
+            vfork,
+            child(110_020, EdgeKind::Read),
+            at(110_500, 3, None),
+        ] {
+            assert!(b.push(e).is_empty());
+        }
+        let all = b.finish();
+        let two = proc_entity(2).id.0;
+        assert_eq!(
+            pids(&all[0]),
+            [
+                (109_000, proc_entity(1).id.0),
+                (110_014, two),
+                (110_014, proc_entity(1).id.0),
+                (110_020, two)
+            ]
+        );
+        assert_eq!(pids(&all[1]), [(110_500, proc_entity(3).id.0)]);
     }
 
     #[test]
