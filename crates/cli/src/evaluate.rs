@@ -290,6 +290,14 @@ pub struct SeedRun {
     pub train_secs: f64,
     /// Epochs run.
     pub epochs: usize,
+    /// The GNN's window threshold and where it came from (the held-out
+    /// validation windows: how many, their highest score), to tell a
+    /// threshold set by an extrapolated tail from one set by a benign outlier.
+    pub window_threshold: f64,
+    /// Validation windows the thresholds were taken from.
+    pub validation_windows: usize,
+    /// The highest of their scores.
+    pub validation_max: f64,
     /// Conformal coverage, set sizes, ECE and drift (GNN scores), the
     /// mean over random calibration/test splits of the benign test windows.
     pub conformal: Option<crate::evaluate_conformal::ConformalFigures>,
@@ -603,6 +611,11 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
         let epochs = ckpt.meta.history.len();
         let threshold = ckpt.meta.thresholds.window;
         let node_threshold = ckpt.meta.thresholds.node;
+        let validation = &ckpt.meta.thresholds.validation_window_scores;
+        let (validation_windows, validation_max) = (
+            validation.len(),
+            validation.iter().copied().fold(f64::NAN, f64::max),
+        );
         let mut detector = Detector::new(ckpt, device.clone());
         let mut g_windows = Vec::new();
         let mut g_nodes = Vec::new();
@@ -730,6 +743,9 @@ pub fn run(args: &EvaluateArgs, quiet: bool) -> anyhow::Result<u8> {
             baseline: baseline_figures.clone(),
             train_secs,
             epochs,
+            window_threshold: threshold,
+            validation_windows,
+            validation_max,
             conformal,
             conformal_held_out,
         });
@@ -843,13 +859,16 @@ fn render(
             (
                 r.seed,
                 format!(
-                    "{} epochs, {:.0} s training, window AUC {:.3}, node AUC {:.3}, {} / {} attacks",
+                    "{} epochs, {:.0} s training, window AUC {:.3}, node AUC {:.3}, {} / {} attacks, window threshold {:.2} ({} validation windows, highest {:.2})",
                     r.epochs,
                     r.train_secs,
                     r.gnn.window_roc_auc.unwrap_or(f64::NAN),
                     r.gnn.node_roc_auc.unwrap_or(f64::NAN),
                     r.gnn.attacks_detected,
-                    r.gnn.attacks_total
+                    r.gnn.attacks_total,
+                    r.window_threshold,
+                    r.validation_windows,
+                    r.validation_max
                 ),
             )
         })
