@@ -513,7 +513,6 @@ mod tests {
         let child = |ms: i64, kind: EdgeKind| {
             let mut e = at(ms, 2, None);
             let mut p = Entity::clone(&e.subject);
-            p.pid = Some(2);
             p.ppid = Some(1);
             e.subject = Arc::new(p);
             e.kind = kind;
